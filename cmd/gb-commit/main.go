@@ -1,0 +1,32 @@
+// Command gb-commit applies uploaded bags to inventory.json and copies the
+// system files to the destination.
+package main
+
+import (
+	"context"
+
+	"github.com/gbarchive/gb/pkg/cli"
+	"github.com/gbarchive/gb/pkg/commit"
+	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/store"
+)
+
+type command struct {
+	config.Settings `embed:""`
+	DryRun          bool            `name:"dry-run" help:"Write inventory_dryrun.json as if every planned bag were uploaded; upload nothing."`
+	Version         cli.VersionFlag `name:"version" help:"Print the version and exit."`
+}
+
+func main() {
+	var c command
+	cli.Main("gb-commit", "Commit uploaded bags to the inventory.", &c, &c.Settings, func(ctx context.Context, env cli.Env) error {
+		var st store.Store
+		if !c.DryRun {
+			var err error
+			if st, err = cli.OpenStore("gb-commit", &c.Settings, env.Stderr); err != nil {
+				return err
+			}
+		}
+		return commit.Run(ctx, env.Stdin, env.Stdout, env.Stderr, commit.Options{Settings: &c.Settings, Store: st, Now: env.Now, DryRun: c.DryRun})
+	})
+}

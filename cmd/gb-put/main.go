@@ -1,0 +1,26 @@
+// Command gb-put stores packed bags and their manifests at the destination.
+package main
+
+import (
+	"context"
+
+	"github.com/gbarchive/gb/pkg/cli"
+	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/put"
+)
+
+type command struct {
+	config.Settings `embed:""`
+	Version         cli.VersionFlag `name:"version" help:"Print the version and exit."`
+}
+
+func main() {
+	var c command
+	cli.Main("gb-put", "Upload packed bags and manifests.", &c, &c.Settings, func(ctx context.Context, env cli.Env) error {
+		st, err := cli.OpenStore("gb-put", &c.Settings, env.Stderr)
+		if err != nil {
+			return err
+		}
+		return put.Run(ctx, env.Stdin, env.Stdout, env.Stderr, put.Options{Store: st})
+	})
+}

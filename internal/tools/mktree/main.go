@@ -1,0 +1,3 @@
+package main
+import ("os";"strconv";"github.com/gbarchive/gb/internal/testtree")
+func main(){ n,_:=strconv.ParseInt(os.Args[2],10,64); if err:=testtree.Make(os.Args[1], n); err!=nil {panic(err)} }

@@ -1,0 +1,259 @@
+// Package bag writes bags: a PAX tar stream, zstd-compressed unless asked
+// not to, that stock GNU tar and zstd open with no flags. Files are never
+// split across bags, so every bag extracts on its own.
+package bag
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gbarchive/gb/pkg/fstree"
+	"github.com/gbarchive/gb/pkg/manifest"
+	"github.com/gbarchive/gb/pkg/records"
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sys/unix"
+)
+
+// Compression names.
+const (
+	Zstd = "zstd"
+	None = "none"
+)
+
+// Layers lists what wraps the tar stream, innermost first.
+func Layers(compress string) []string {
+	if compress == Zstd {
+		return []string{"tar", "zstd"}
+	}
+	return []string{"tar"}
+}
+
+// OpenCommand is the stock command line that extracts a bag file.
+func OpenCommand(compress, file string) string {
+	if compress == Zstd {
+		return fmt.Sprintf("zstd -d < %s | tar -xS", file)
+	}
+	return fmt.Sprintf("tar -xSf %s", file)
+}
+
+// Writer writes one bag.
+type Writer struct {
+	out    *countingHash
+	zw     *zstd.Encoder
+	tw     *tar.Writer
+	links  map[[2]uint64]string
+	buf    []byte
+	files  int64
+	bytes  int64
+	closed bool
+}
+
+type countingHash struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (c *countingHash) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+// NewWriter starts a bag on w.
+func NewWriter(w io.Writer, compress string) (*Writer, error) {
+	bw := &Writer{out: &countingHash{w: w, h: sha256.New()}, links: map[[2]uint64]string{}, buf: make([]byte, 1<<20)}
+	var inner io.Writer = bw.out
+	switch compress {
+	case Zstd:
+		// SpeedFastest with concurrent blocks keeps pace with the disk;
+		// the default window (well under 128 MiB) lets stock `zstd -d`
+		// decode without --long or --memory flags.
+		zw, err := zstd.NewWriter(bw.out, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(false))
+		if err != nil {
+			return nil, err
+		}
+		bw.zw = zw
+		inner = zw
+	case None, "":
+	default:
+		return nil, fmt.Errorf("unknown compression %q (use zstd or none)", compress)
+	}
+	bw.tw = tar.NewWriter(inner)
+	return bw, nil
+}
+
+// Entry is what Add reports about one archived path.
+type Entry = manifest.Entry
+
+// Add archives one path whose Lstat result is info. A regular file is read
+// while it is written: exactly the size seen by Lstat goes into the bag
+// (zero-padded if the file shrank, cut if it grew), and the entry says
+// Changed when the file's size or mtime moved while it was read, so the
+// manifest always describes the bytes in the bag. warn is set for a problem
+// that skipped or damaged this entry but not the bag; err is fatal.
+func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn, err error) {
+	name := fstree.MemberName(abs)
+	m := info.Mode()
+	hdr := &tar.Header{Name: name, ModTime: info.ModTime(), Mode: int64(m.Perm()), Format: tar.FormatPAX}
+	if m&fs.ModeSetuid != 0 {
+		hdr.Mode |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		hdr.Mode |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		hdr.Mode |= 0o1000
+	}
+	var st *syscall.Stat_t
+	if s, ok := info.Sys().(*syscall.Stat_t); ok {
+		st = s
+		hdr.Uid, hdr.Gid = int(s.Uid), int(s.Gid)
+	}
+	e = Entry{Kind: manifest.KindFile, Mtime: info.ModTime().UTC().Format(time.RFC3339Nano), Mode: fmt.Sprintf("%04o", hdr.Mode)}
+	e.Path, e.PathB64 = records.EncodePath(abs)
+	var f *os.File
+	switch {
+	case m.IsDir():
+		hdr.Typeflag = tar.TypeDir
+		hdr.Name += "/"
+		e.Type = "dir"
+	case m&fs.ModeSymlink != 0:
+		target, rerr := os.Readlink(abs)
+		if rerr != nil {
+			return e, true, rerr, nil
+		}
+		hdr.Typeflag = tar.TypeSymlink
+		hdr.Linkname = target
+		e.Type = "symlink"
+		e.Link, e.LinkB64 = records.EncodePath(target)
+	case m&fs.ModeNamedPipe != 0:
+		hdr.Typeflag = tar.TypeFifo
+		e.Type = "fifo"
+	case m&fs.ModeDevice != 0 && st != nil:
+		hdr.Typeflag = tar.TypeBlock
+		e.Type = "blockdev"
+		if m&fs.ModeCharDevice != 0 {
+			hdr.Typeflag = tar.TypeChar
+			e.Type = "chardev"
+		}
+		hdr.Devmajor, hdr.Devminor = int64(unix.Major(uint64(st.Rdev))), int64(unix.Minor(uint64(st.Rdev)))
+	case m.IsRegular():
+		if st != nil && st.Nlink > 1 {
+			id := [2]uint64{uint64(st.Dev), st.Ino}
+			if first, ok := w.links[id]; ok {
+				hdr.Typeflag = tar.TypeLink
+				hdr.Linkname = first
+				e.Type = "hardlink"
+				e.Link, e.LinkB64 = records.EncodePath("/" + first)
+				break
+			}
+		}
+		var oerr error
+		f, oerr = openNoAtime(abs)
+		if oerr != nil {
+			return e, true, oerr, nil
+		}
+		if st != nil && st.Nlink > 1 {
+			w.links[[2]uint64{uint64(st.Dev), st.Ino}] = name
+		}
+		defer f.Close()
+		hdr.Typeflag = tar.TypeReg
+		hdr.Size = info.Size()
+		e.Type = "file"
+		e.Size = info.Size()
+	default:
+		return e, true, fmt.Errorf("sockets are not archived"), nil
+	}
+	if err := w.tw.WriteHeader(hdr); err != nil {
+		return e, false, nil, fmt.Errorf("write tar header for %s: %w", name, err)
+	}
+	if hdr.Typeflag == tar.TypeReg {
+		h := sha256.New()
+		n, rerr := io.CopyBuffer(io.MultiWriter(w.tw, h), io.LimitReader(f, hdr.Size), w.buf)
+		if rerr != nil && !isReadErr(rerr) {
+			return e, false, nil, fmt.Errorf("write %s into bag: %w", name, rerr)
+		}
+		if n < hdr.Size {
+			// Shrunk or unreadable part way: pad so the tar stays valid.
+			pad := hdr.Size - n
+			zero := make([]byte, 64<<10)
+			for pad > 0 {
+				k := min(pad, int64(len(zero)))
+				if _, err := w.tw.Write(zero[:k]); err != nil {
+					return e, false, nil, err
+				}
+				h.Write(zero[:k])
+				pad -= k
+			}
+			e.Changed = true
+			if rerr != nil {
+				warn = fmt.Errorf("read failed after %d of %d bytes (rest stored as zeros): %v", n, hdr.Size, rerr)
+			} else {
+				warn = fmt.Errorf("file shrank while it was read (%d of %d bytes; rest stored as zeros)", n, hdr.Size)
+			}
+		} else if fi, serr := f.Stat(); serr == nil && (fi.Size() != info.Size() || !fi.ModTime().Equal(info.ModTime())) {
+			e.Changed = true
+			warn = fmt.Errorf("file changed while it was read; the bag holds the first %d bytes as read", hdr.Size)
+		}
+		e.SHA256 = hex.EncodeToString(h.Sum(nil))
+		w.bytes += hdr.Size
+	}
+	w.files++
+	return e, false, warn, nil
+}
+
+func isReadErr(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) || errors.Is(err, syscall.EIO)
+}
+
+// openNoAtime opens for reading without touching atime where the kernel
+// allows it (only the owner or root may ask).
+func openNoAtime(p string) (*os.File, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOATIME, 0)
+	if err != nil && errors.Is(err, syscall.EPERM) {
+		return os.Open(p)
+	}
+	return f, err
+}
+
+// Close ends the tar stream and the compression and returns the bag's size
+// and SHA-256 (of the bytes written to w).
+func (w *Writer) Close() (size int64, sha string, err error) {
+	if w.closed {
+		return w.out.n, hex.EncodeToString(w.out.h.Sum(nil)), nil
+	}
+	w.closed = true
+	if err := w.tw.Close(); err != nil {
+		return 0, "", err
+	}
+	if w.zw != nil {
+		if err := w.zw.Close(); err != nil {
+			return 0, "", err
+		}
+	}
+	return w.out.n, hex.EncodeToString(w.out.h.Sum(nil)), nil
+}
+
+// Files is the number of entries written; Bytes their content bytes.
+func (w *Writer) Files() int64 { return w.files }
+func (w *Writer) Bytes() int64 { return w.bytes }
+
+// StagedName is a staged bag's file name for its key.
+func StagedName(key string) string {
+	i := strings.LastIndexByte(key, '/')
+	return key[i+1:]
+}

@@ -1,0 +1,136 @@
+// Package cli is what every gb command's main shares: kong with glacier.cfg
+// as a resolver, the one error format, and the documented exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/gbarchive/gb/pkg/clock"
+	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/records"
+	"github.com/gbarchive/gb/pkg/store"
+)
+
+// Exit codes.
+const (
+	ExitOK       = 0
+	ExitFailure  = 1
+	ExitUsage    = 2 // bad flags or configuration
+	ExitWarnings = 3 // finished, but some files were skipped or changed
+)
+
+// Version is set at build time with -ldflags "-X github.com/gbarchive/gb/pkg/cli.Version=…".
+var Version = "dev"
+
+// Env is what a command gets besides its flags.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Now            time.Time
+}
+
+// Main parses args into cli (which embeds config.Settings, passed as st),
+// then calls run and exits with the mapped code. It never returns.
+func Main(name, description string, cli any, st *config.Settings, run func(ctx context.Context, env Env) error) {
+	os.Exit(Run(name, description, os.Args[1:], cli, st, run, Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}))
+}
+
+// Run is Main without the exit, for tests.
+func Run(name, description string, args []string, cli any, st *config.Settings, run func(ctx context.Context, env Env) error, env Env) int {
+	fail := func(code int, err error) int {
+		fmt.Fprintf(env.Stderr, "%s: error: %v\n", name, err)
+		var h interface{ HintText() string }
+		if errors.As(err, &h) && h.HintText() != "" {
+			fmt.Fprintf(env.Stderr, "%s: hint: %s\n", name, h.HintText())
+		}
+		return code
+	}
+	opts := []kong.Option{
+		kong.Name(name), kong.Description(description),
+		kong.Writers(env.Stderr, env.Stderr),
+		kong.Vars{"version": Version},
+		kong.Exit(func(code int) { panic(exitCode(code)) }),
+	}
+	cfgPath, explicit := config.FindConfigArg(args)
+	if cfgPath != "" {
+		cf, err := config.LoadFile(cfgPath)
+		if err != nil {
+			if !explicit {
+				return fail(ExitUsage, err)
+			}
+			return fail(ExitUsage, err)
+		}
+		opts = append(opts, kong.Resolvers(cf.Resolver()))
+		cfgPath = cf.Path
+	}
+	code := -1
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if c, ok := r.(exitCode); ok {
+					code = int(c)
+					return
+				}
+				panic(r)
+			}
+		}()
+		parser, err := kong.New(cli, opts...)
+		if err != nil {
+			code = fail(ExitFailure, err)
+			return
+		}
+		if _, err := parser.Parse(args); err != nil {
+			fmt.Fprintf(env.Stderr, "%s: error: %v\n", name, err)
+			fmt.Fprintf(env.Stderr, "%s: hint: run %s --help for usage\n", name, name)
+			code = ExitUsage
+		}
+	}()
+	if code >= 0 {
+		return code
+	}
+	st.Config = cfgPath
+	if err := st.Finish(); err != nil {
+		return fail(ExitUsage, err)
+	}
+	now, err := clock.Now()
+	if err != nil {
+		return fail(ExitUsage, err)
+	}
+	env.Now = now
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = run(ctx, env)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, records.ErrWarnings):
+		fmt.Fprintf(env.Stderr, "%s: warning: %v\n", name, err)
+		return ExitWarnings
+	case config.IsConfigError(err):
+		return fail(ExitUsage, err)
+	}
+	return fail(ExitFailure, err)
+}
+
+type exitCode int
+
+// VersionFlag prints the version.
+type VersionFlag = kong.VersionFlag
+
+// OpenStore opens the configured destination, saying on stderr when it is
+// the default local store.
+func OpenStore(name string, st *config.Settings, stderr io.Writer) (store.Store, error) {
+	url, isDefault := st.DestURL()
+	if isDefault {
+		fmt.Fprintf(stderr, "%s: no destination configured; using the local store %s\n", name, url)
+	}
+	return store.Open(url, store.LocalOptions{})
+}

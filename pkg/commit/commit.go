@@ -1,0 +1,418 @@
+// Package commit is the gb-commit stage, the only writer of inventory.json.
+// It applies what was really uploaded, bag by bag as each upload is
+// confirmed, so a run cut short keeps everything it finished; atoms whose
+// bags never arrived keep their previous entry and are retried next run.
+package commit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/records"
+	"github.com/gbarchive/gb/pkg/store"
+	"github.com/tidwall/gjson"
+)
+
+// Options configure a commit.
+type Options struct {
+	Settings *config.Settings
+	Store    store.Store // nil in a dry run
+	Now      time.Time
+	DryRun   bool
+	Input    string
+}
+
+// Committed is the stage's summary record.
+type Committed struct {
+	Kind           string   `json:"kind"`
+	Inventory      string   `json:"inventory"`
+	DryRun         bool     `json:"dry_run"`
+	BagsCommitted  int      `json:"bags_committed"`
+	BytesCommitted int64    `json:"bytes_committed"`
+	AtomsPacked    int      `json:"atoms_packed"`
+	AtomsKept      int      `json:"atoms_kept"`
+	AtomsForgotten int      `json:"atoms_forgotten"`
+	AtomsPending   int      `json:"atoms_pending"`
+	BagsFailed     []string `json:"bags_failed,omitempty"`
+	BagsRetired    []string `json:"bags_retired,omitempty"`
+	SystemFiles    []string `json:"system_files,omitempty"`
+	NextBag        int      `json:"next_bag"`
+}
+
+type plannedAtom struct {
+	key          string // inventory key
+	typ, hash    string
+	files, bytes int64
+	part, parts  int
+}
+
+type plannedBag struct {
+	id, key, source, compress string
+	files                     int64
+	atoms                     []plannedAtom
+	incomplete                map[string]bool
+	uploaded                  bool
+}
+
+type state struct {
+	opts     Options
+	inv      *inventory.Inventory
+	out      string
+	bags     map[string]*plannedBag
+	order    []string
+	partsUp  map[string]map[int]string // atom -> part -> bag id
+	done     map[string]bool           // atoms applied this run
+	maxID    int
+	sum      Committed
+	backedUp bool
+	listFile string
+	exclFile string
+}
+
+// Run applies the records of in to the inventory.
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+	st := opts.Settings
+	name := opts.Input
+	if name == "" {
+		name = "stdin"
+	}
+	lock, err := inventory.Acquire(st.InventoryFile)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	inv, err := inventory.Load(st.InventoryFile)
+	if err != nil {
+		return err
+	}
+	s := &state{opts: opts, inv: inv, out: st.InventoryFile, bags: map[string]*plannedBag{}, partsUp: map[string]map[int]string{}, done: map[string]bool{}}
+	if opts.DryRun {
+		s.out = filepath.Join(filepath.Dir(st.InventoryFile), "inventory_dryrun.json")
+	}
+	s.sum = Committed{Kind: records.KindCommitted, Inventory: s.out, DryRun: opts.DryRun}
+	w := records.NewWriter(out)
+	r := records.NewReader(in, name)
+	var keeps []string
+	var forgets []string
+	sources := map[string]inventory.Source{}
+	planSeen := false
+	for {
+		l, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch l.Kind {
+		case records.KindSource:
+			sources[l.Get("source").String()] = inventory.Source{Mode: l.Get("mode").String(), Encrypt: l.Get("encrypt").Bool()}
+			if f := l.Get("list").String(); f != "" {
+				s.listFile = f
+			}
+			if f := l.Get("exclude_file").String(); f != "" {
+				s.exclFile = f
+			}
+		case records.KindBag:
+			b, err := parseBag(l, name)
+			if err != nil {
+				return err
+			}
+			if _, dup := s.bags[b.id]; dup {
+				return l.Errorf(name, "bag %s appears twice", b.id)
+			}
+			if old := inv.Bags[b.id]; old != nil {
+				return l.Errorf(name, "bag %s is already in the inventory (key %s); was this plan made before another commit?", b.id, old.Key)
+			}
+			s.bags[b.id] = b
+			s.order = append(s.order, b.id)
+			if n, _ := inventory.ParseBagID(b.id); n > s.maxID {
+				s.maxID = n
+			}
+			if opts.DryRun {
+				if err := s.apply(b, inventory.Bag{Key: b.key, Source: b.source, Bytes: l.Get("bytes").Int(), StorageClass: store.DeepArchive, UploadedAt: opts.Now, Compress: b.compress, Files: b.files}); err != nil {
+					return err
+				}
+			}
+		case records.KindPacked:
+			if b := s.bags[l.Get("bag").String()]; b != nil {
+				for _, k := range l.Get("incomplete_atoms").Array() {
+					b.incomplete[k.String()] = true
+				}
+				b.files = l.Get("files").Int()
+			}
+		case records.KindUploaded:
+			id := l.Get("bag").String()
+			b := s.bags[id]
+			if b == nil {
+				return l.Errorf(name, "uploaded record for bag %s, which no bag record introduced", id)
+			}
+			if b.uploaded {
+				return l.Errorf(name, "bag %s was reported uploaded twice", id)
+			}
+			if l.Get("key").String() != b.key {
+				return l.Errorf(name, "bag %s uploaded as %s but planned as %s", id, l.Get("key").String(), b.key)
+			}
+			up := inventory.Bag{Key: b.key, Source: b.source, Bytes: l.Get("bytes").Int(), SHA256: l.Get("sha256").String(),
+				StorageClass: l.Get("storage_class").String(), Compress: b.compress, Files: b.files, ManifestKey: l.Get("manifest_key").String()}
+			if t, err := time.Parse(time.RFC3339Nano, l.Get("uploaded_at").String()); err == nil {
+				up.UploadedAt = t.UTC()
+			} else {
+				return l.Errorf(name, "bag %s: bad uploaded_at %q", id, l.Get("uploaded_at").String())
+			}
+			if opts.DryRun {
+				continue
+			}
+			if err := s.apply(b, up); err != nil {
+				return err
+			}
+			// Each confirmed bag is made durable at once: a crash later in
+			// a multi-day run must not forget uploads already paid for.
+			if err := s.save(); err != nil {
+				return err
+			}
+		case records.KindFailed:
+			s.sum.BagsFailed = append(s.sum.BagsFailed, l.Get("bag").String())
+		case records.KindKeep:
+			k, err := l.PathField("atom")
+			if err != nil {
+				return l.Errorf(name, "%v", err)
+			}
+			keeps = append(keeps, inventory.KeyOf(k))
+		case records.KindForget:
+			k, err := l.PathField("atom")
+			if err != nil {
+				return l.Errorf(name, "%v", err)
+			}
+			forgets = append(forgets, inventory.KeyOf(k))
+		case records.KindPlan:
+			planSeen = true
+			if n := int(l.Get("next_bag").Int()); n > inv.NextBag && !opts.DryRun {
+				// Ids handed out by the plan are spent even if a bag was
+				// dropped on the way: never reuse a key that may exist.
+				inv.NextBag = n
+			}
+		case records.KindRetire, records.KindScan, records.KindAtom:
+			// Commit works these out from the inventory itself.
+		default:
+			if err := w.WriteRaw(l.Raw); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	now := opts.Now
+	for _, k := range keeps {
+		if a := inv.Atoms[k]; a != nil && !s.done[k] {
+			a.LastSeen = now
+			s.sum.AtomsKept++
+		}
+	}
+	if planSeen {
+		for _, k := range forgets {
+			if inv.Atoms[k] != nil {
+				delete(inv.Atoms, k)
+				s.sum.AtomsForgotten++
+			}
+		}
+	}
+	for src, so := range sources {
+		old := inv.Sources[src]
+		so.FirstSeen, so.LastSeen = now, now
+		if old != nil {
+			so.FirstSeen = old.FirstSeen
+		}
+		inv.Sources[src] = &so
+	}
+	for _, id := range s.order {
+		b := s.bags[id]
+		if !b.uploaded {
+			for _, a := range b.atoms {
+				if !s.done[a.key] {
+					s.sum.AtomsPending++
+				}
+			}
+		}
+	}
+	if s.maxID >= inv.NextBag {
+		inv.NextBag = s.maxID + 1
+	}
+	ref := inv.Referenced()
+	for _, id := range inv.SortedBagIDs() {
+		b := inv.Bags[id]
+		if !ref[id] && b.RetiredAt.IsZero() {
+			b.RetiredAt = now
+			s.sum.BagsRetired = append(s.sum.BagsRetired, id)
+		} else if ref[id] {
+			b.RetiredAt = time.Time{}
+		}
+	}
+	inv.Runs = append(inv.Runs, inventory.Run{At: now, DryRun: opts.DryRun, BagsAdded: s.sum.BagsCommitted, BytesAdded: s.sum.BytesCommitted,
+		AtomsPacked: s.sum.AtomsPacked, AtomsKept: s.sum.AtomsKept, Forgotten: s.sum.AtomsForgotten, Pending: s.sum.AtomsPending})
+	if err := s.save(); err != nil {
+		return err
+	}
+	s.sum.NextBag = inv.NextBag
+	if !opts.DryRun && opts.Store != nil && (s.sum.BagsCommitted > 0 || s.sum.AtomsForgotten > 0 || len(s.sum.BagsRetired) > 0) {
+		files, err := s.uploadSystem(ctx)
+		s.sum.SystemFiles = files
+		if err != nil {
+			return fmt.Errorf("inventory saved, but uploading system files failed (the next run retries): %w", err)
+		}
+	}
+	if err := w.Write(s.sum); err != nil {
+		return err
+	}
+	if err := w.Err(); err != nil {
+		return err
+	}
+	if !planSeen {
+		return fmt.Errorf("input ended before the plan summary: committed %d uploaded bags, applied no forgets; run again", s.sum.BagsCommitted)
+	}
+	if len(s.sum.BagsFailed) > 0 {
+		return fmt.Errorf("%d bags failed to upload; their atoms are retried on the next run", len(s.sum.BagsFailed))
+	}
+	return nil
+}
+
+func parseBag(l records.Line, name string) (*plannedBag, error) {
+	b := &plannedBag{id: l.Get("id").String(), key: l.Get("key").String(), source: l.Get("source").String(), compress: l.Get("compress").String(),
+		files: l.Get("files").Int(), incomplete: map[string]bool{}}
+	if _, err := inventory.ParseBagID(b.id); err != nil {
+		return nil, l.Errorf(name, "%v", err)
+	}
+	if b.key == "" || b.source == "" {
+		return nil, l.Errorf(name, "bag %s needs key and source", b.id)
+	}
+	var perr error
+	l.Get("atoms").ForEach(func(_, a gjson.Result) bool {
+		k, err := records.ResultPath(a, "atom")
+		if err != nil {
+			perr = err
+			return false
+		}
+		pa := plannedAtom{key: inventory.KeyOf(k), typ: a.Get("type").String(), hash: a.Get("hash").String(), files: a.Get("files").Int(),
+			bytes: a.Get("bytes").Int(), part: int(a.Get("part").Int()), parts: int(a.Get("parts").Int())}
+		if pa.hash == "" {
+			perr = fmt.Errorf("atom %s has no hash", k)
+			return false
+		}
+		if pa.parts == 0 {
+			pa.part, pa.parts = 1, 1
+		}
+		b.atoms = append(b.atoms, pa)
+		return true
+	})
+	if perr != nil {
+		return nil, l.Errorf(name, "bag %s: %v", b.id, perr)
+	}
+	return b, nil
+}
+
+// apply records a stored bag and points every atom whose parts are now
+// all stored at its new bags.
+func (s *state) apply(b *plannedBag, stored inventory.Bag) error {
+	now := s.opts.Now
+	b.uploaded = true
+	for _, a := range b.atoms {
+		stored.Atoms = append(stored.Atoms, a.key)
+	}
+	bg := stored
+	s.inv.Bags[b.id] = &bg
+	s.sum.BagsCommitted++
+	s.sum.BytesCommitted += stored.Bytes
+	for _, a := range b.atoms {
+		if s.partsUp[a.key] == nil {
+			s.partsUp[a.key] = map[int]string{}
+		}
+		s.partsUp[a.key][a.part] = b.id
+		if len(s.partsUp[a.key]) < a.parts {
+			continue
+		}
+		var ids []string
+		incomplete := false
+		var files, bytes int64
+		for i := 1; i <= a.parts; i++ {
+			id := s.partsUp[a.key][i]
+			if id == "" {
+				return fmt.Errorf("atom %s: part %d of %d has no bag", a.key, i, a.parts)
+			}
+			ids = append(ids, id)
+			pb := s.bags[id]
+			if pb.incomplete[a.key] {
+				incomplete = true
+			}
+			for _, pa := range pb.atoms {
+				if pa.key == a.key {
+					files += pa.files
+					bytes += pa.bytes
+				}
+			}
+		}
+		sort.Strings(ids)
+		old := s.inv.Atoms[a.key]
+		na := &inventory.Atom{Source: b.source, Type: a.typ, LastMetadataHash: a.hash, TarID: ids[0], ArchiveKey: s.inv.Bags[ids[0]].Key,
+			Bags: ids, Files: files, Bytes: bytes, FirstSeen: now, LastSeen: now, PackedAt: now, Incomplete: incomplete}
+		if a.parts == 1 {
+			na.Files, na.Bytes = a.files, a.bytes
+		}
+		if old != nil {
+			na.FirstSeen, na.Pinned = old.FirstSeen, old.Pinned
+		}
+		s.inv.Atoms[a.key] = na
+		s.done[a.key] = true
+		s.sum.AtomsPacked++
+	}
+	return nil
+}
+
+func (s *state) save() error {
+	if !s.backedUp && !s.opts.DryRun {
+		if _, err := inventory.BackupDaily(s.out, s.opts.Settings.InventoryBakDir, s.opts.Now); err != nil {
+			return fmt.Errorf("daily inventory backup: %w", err)
+		}
+		s.backedUp = true
+	}
+	return s.inv.Save(s.out)
+}
+
+// uploadSystem copies what a new machine needs to carry on (inventory,
+// config, source list, excludes) to <year>-backup/system/ in hot storage.
+func (s *state) uploadSystem(ctx context.Context) ([]string, error) {
+	prefix := fmt.Sprintf("%d-backup/system/", s.opts.Now.Year())
+	var done []string
+	files := []struct{ name, path string }{
+		{"inventory.json", s.out},
+		{"glacier.cfg", s.opts.Settings.Config},
+		{"list.txt", s.listFile},
+		{"exclude.txt", s.exclFile},
+	}
+	for _, f := range files {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if os.IsNotExist(err) && f.name != "inventory.json" {
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		key := path.Join(prefix, f.name)
+		if err := store.PutReplace(ctx, s.opts.Store, key, b); err != nil {
+			return done, fmt.Errorf("%s: %w", key, err)
+		}
+		done = append(done, key)
+	}
+	return done, nil
+}

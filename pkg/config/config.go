@@ -1,0 +1,155 @@
+// Package config holds gb's settings and reads the files a user writes:
+// glacier.cfg (INI, seed-compatible), list.txt and exclude.txt.
+//
+// Every setting is at once a command-line flag, a GB_* environment variable
+// and a glacier.cfg key. Precedence, highest first: flag, environment,
+// glacier.cfg, built-in default.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gbarchive/gb/pkg/cost"
+)
+
+// Settings are shared by every command. The ini tag names the glacier.cfg
+// section; ",path" marks paths that are relative to the config file.
+type Settings struct {
+	Config string `short:"c" name:"config" env:"GB_CONFIG" placeholder:"FILE" help:"glacier.cfg to read (default: ./glacier.cfg when it exists)."`
+
+	Dest            string  `name:"dest" env:"GB_DEST" ini:"settings" placeholder:"URL" help:"Destination: file:///dir or s3://bucket/prefix (default: a local store in the state directory)."`
+	S3Bucket        string  `name:"s3-bucket" env:"GB_S3_BUCKET" ini:"settings" placeholder:"NAME" help:"Seed-compatible: same as --dest s3://NAME."`
+	TargetBagGB     float64 `name:"target-bag-gb" env:"GB_TARGET_BAG_GB" ini:"settings" default:"40" help:"Target bag size in GB (fractions allowed)."`
+	StateDir        string  `name:"state-dir" env:"GB_STATE_DIR" ini:"settings,path" placeholder:"DIR" help:"Where gb keeps its files when no other path is set (default: $XDG_STATE_HOME/gb or ~/.local/state/gb)."`
+	StagingDir      string  `name:"staging-dir" env:"GB_STAGING_DIR" ini:"settings,path" placeholder:"DIR" help:"Where bags are written before upload (default: STATE/stage)."`
+	ManifestDir     string  `name:"manifest-dir" env:"GB_MANIFEST_DIR" ini:"settings,path" placeholder:"DIR" help:"Where per-bag manifests are kept (default: STATE/manifests)."`
+	InventoryFile   string  `name:"inventory-file" env:"GB_INVENTORY_FILE" ini:"settings,path" placeholder:"FILE" help:"The inventory (default: STATE/inventory.json)."`
+	InventoryBakDir string  `name:"inventory-bak-dir" env:"GB_INVENTORY_BAK_DIR" ini:"settings,path" placeholder:"DIR" help:"Daily backups of the inventory (default: STATE/invbak)."`
+	MntBase         string  `name:"mnt-base" env:"GB_MNT_BASE" ini:"settings,path" placeholder:"DIR" help:"Mount point root for remote sources."`
+	ExcludeFile     string  `name:"exclude-file" env:"GB_EXCLUDE_FILE" ini:"settings,path" placeholder:"FILE" help:"Tar-style exclude patterns (default: exclude.txt beside glacier.cfg, else beside list.txt)."`
+	EncryptFile     string  `name:"encrypt-file" env:"GB_ENCRYPT_FILE" ini:"settings,path" placeholder:"FILE" help:"Atom paths to encrypt (default: encrypt.txt beside glacier.cfg, else beside list.txt)."`
+	Compress        string  `name:"compress" env:"GB_COMPRESS" ini:"settings" default:"zstd" enum:"zstd,none" help:"Bag compression: zstd or none."`
+	StagingLimitGB  float64 `name:"staging-limit-gb" env:"GB_STAGING_LIMIT_GB" ini:"settings" default:"-1" help:"Pack waits while staged bags exceed this many GB (default: two bags; 0: no limit)."`
+
+	MinRetentionDays    float64 `name:"min-retention-days" env:"GB_MIN_RETENTION_DAYS" ini:"pricing" default:"180" help:"Days an object is billed at least."`
+	PriceGBMonth        float64 `name:"price-gb-month" env:"GB_PRICE_GB_MONTH" ini:"pricing" default:"0.00099" help:"Storage, USD per GB-month."`
+	PricePut1k          float64 `name:"price-put-1k" env:"GB_PRICE_PUT_1K" ini:"pricing" default:"0.05" help:"USD per 1,000 PUT requests."`
+	PriceEgressGB       float64 `name:"price-egress-gb" env:"GB_PRICE_EGRESS_GB" ini:"pricing" default:"0.09" help:"Download, USD per GB."`
+	PriceThawStandardGB float64 `name:"price-thaw-standard-gb" env:"GB_PRICE_THAW_STANDARD_GB" ini:"pricing" default:"0.02" help:"Standard restore, USD per GB."`
+	PriceThawBulkGB     float64 `name:"price-thaw-bulk-gb" env:"GB_PRICE_THAW_BULK_GB" ini:"pricing" default:"0.0025" help:"Bulk restore, USD per GB."`
+	PriceReqStandard1k  float64 `name:"price-req-standard-1k" env:"GB_PRICE_REQ_STANDARD_1K" ini:"pricing" default:"0.10" help:"Standard restore requests, USD per 1,000."`
+	PriceReqBulk1k      float64 `name:"price-req-bulk-1k" env:"GB_PRICE_REQ_BULK_1K" ini:"pricing" default:"0.025" help:"Bulk restore requests, USD per 1,000."`
+}
+
+// Error is a configuration or input-file error: bad values a person wrote.
+// Commands exit 2 for it.
+type Error struct {
+	File string
+	Line int // 0 when not tied to a line
+	Msg  string
+	Hint string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	case e.File != "":
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return e.Msg
+}
+
+// HintText is printed on a second line.
+func (e *Error) HintText() string { return e.Hint }
+
+// IsConfigError reports whether err is (or wraps) a config Error.
+func IsConfigError(err error) bool {
+	var ce *Error
+	return errors.As(err, &ce)
+}
+
+// TargetBytes is the bag target in bytes.
+func (s *Settings) TargetBytes() int64 { return int64(s.TargetBagGB * 1e9) }
+
+// StagingLimitBytes is the staging bound in bytes; 0 means no bound.
+func (s *Settings) StagingLimitBytes() int64 {
+	if s.StagingLimitGB < 0 {
+		return 2 * s.TargetBytes()
+	}
+	return int64(s.StagingLimitGB * 1e9)
+}
+
+// DestURL is the configured destination, and whether it was a default.
+func (s *Settings) DestURL() (url string, isDefault bool) {
+	switch {
+	case s.Dest != "":
+		return s.Dest, false
+	case s.S3Bucket != "":
+		return "s3://" + s.S3Bucket, false
+	}
+	return "file://" + filepath.Join(s.StateDir, "store"), true
+}
+
+// Finish fills defaults that depend on other settings and checks values.
+// It must be called once after parsing.
+func (s *Settings) Finish() error {
+	if s.StateDir == "" {
+		if x := os.Getenv("XDG_STATE_HOME"); x != "" {
+			s.StateDir = filepath.Join(x, "gb")
+		} else if home, err := os.UserHomeDir(); err == nil {
+			s.StateDir = filepath.Join(home, ".local", "state", "gb")
+		} else {
+			return &Error{Msg: "no state directory: set --state-dir, GB_STATE_DIR or HOME"}
+		}
+	}
+	abs, err := filepath.Abs(s.StateDir)
+	if err != nil {
+		return err
+	}
+	s.StateDir = abs
+	def := func(p *string, name string) {
+		if *p == "" {
+			*p = filepath.Join(s.StateDir, name)
+		}
+	}
+	def(&s.StagingDir, "stage")
+	def(&s.ManifestDir, "manifests")
+	def(&s.InventoryFile, "inventory.json")
+	def(&s.InventoryBakDir, "invbak")
+	if s.TargetBagGB <= 0 {
+		return &Error{Msg: fmt.Sprintf("target_bag_gb must be above 0, not %v", s.TargetBagGB)}
+	}
+	if s.TargetBytes() < 1e5 {
+		return &Error{Msg: fmt.Sprintf("target_bag_gb %v is below 100 kB", s.TargetBagGB), Hint: "use a fraction such as 0.002 for tests, 10 to 100 for real archives"}
+	}
+	if s.Dest != "" && s.S3Bucket != "" && s.Dest != "s3://"+s.S3Bucket && !strings.HasPrefix(s.Dest, "s3://"+s.S3Bucket+"/") {
+		return &Error{Msg: fmt.Sprintf("dest %q and s3_bucket %q disagree", s.Dest, s.S3Bucket), Hint: "set only one of them"}
+	}
+	return nil
+}
+
+// SideFile resolves a file that lives beside glacier.cfg (or, without one,
+// beside list.txt) unless a path was configured.
+func (s *Settings) SideFile(configured, name, listFile string) (path string, explicit bool) {
+	if configured != "" {
+		return configured, true
+	}
+	if s.Config != "" {
+		return filepath.Join(filepath.Dir(s.Config), name), false
+	}
+	if listFile != "" {
+		return filepath.Join(filepath.Dir(listFile), name), false
+	}
+	return name, false
+}
+
+// Prices is the [pricing] section.
+func (s *Settings) Prices() cost.Prices {
+	return cost.Prices{MinRetentionDays: s.MinRetentionDays, GBMonth: s.PriceGBMonth, Put1k: s.PricePut1k, EgressGB: s.PriceEgressGB,
+		ThawStandardGB: s.PriceThawStandardGB, ThawBulkGB: s.PriceThawBulkGB, ReqStandard1k: s.PriceReqStandard1k, ReqBulk1k: s.PriceReqBulk1k}
+}

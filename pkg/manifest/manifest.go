@@ -1,0 +1,71 @@
+// Package manifest is the per-bag file list: one JSON line per archived
+// entry, kept locally for grep and jq and uploaded to hot storage, so any
+// file is found without thawing a bag.
+package manifest
+
+import (
+	"path"
+	"strings"
+	"time"
+)
+
+// Kinds of manifest lines.
+const (
+	KindHeader = "manifest"
+	KindFile   = "file"
+	KindEnd    = "manifest_end"
+)
+
+// Header is the first line.
+type Header struct {
+	Kind      string    `json:"kind"`
+	Bag       string    `json:"bag"`
+	Key       string    `json:"key"`
+	Source    string    `json:"source"`
+	CreatedAt time.Time `json:"created_at"`
+	Layers    []string  `json:"layers"` // e.g. ["tar","zstd"]
+	Open      string    `json:"open"`   // stock commands that extract the bag
+}
+
+// Entry is one archived path.
+type Entry struct {
+	Kind    string `json:"kind"`
+	Path    string `json:"path"`
+	PathB64 string `json:"path_b64,omitempty"`
+	Type    string `json:"type"` // file, dir, symlink, hardlink, fifo
+	Size    int64  `json:"size"`
+	Mtime   string `json:"mtime"` // RFC 3339 with nanoseconds, UTC
+	Mode    string `json:"mode"`  // octal permission bits, e.g. "0644"
+	SHA256  string `json:"sha256,omitempty"`
+	Link    string `json:"link,omitempty"` // symlink target or hard-link first name
+	LinkB64 string `json:"link_b64,omitempty"`
+	Atom    string `json:"atom"`
+	AtomB64 string `json:"atom_b64,omitempty"`
+	// Changed: the file changed while it was read; Size and SHA256
+	// describe exactly the bytes in the bag.
+	Changed bool `json:"changed,omitempty"`
+}
+
+// End is the last line; a manifest without it is incomplete.
+type End struct {
+	Kind   string `json:"kind"`
+	Files  int64  `json:"files"`
+	Bytes  int64  `json:"bytes"`
+	BagSHA string `json:"bag_sha256"`
+	BagLen int64  `json:"bag_bytes"`
+}
+
+// FileName is a manifest's local file name for a bag key.
+func FileName(bagKey string) string {
+	base := path.Base(bagKey)
+	if i := strings.Index(base, ".tar"); i > 0 {
+		base = base[:i]
+	}
+	return base + ".manifest.ndjson"
+}
+
+// Key is where a bag's manifest is stored: <year>-backup/manifests/ beside
+// the bag.
+func Key(bagKey string) string {
+	return path.Join(path.Dir(bagKey), "manifests", FileName(bagKey))
+}

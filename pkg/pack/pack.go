@@ -1,0 +1,410 @@
+// Package pack is the gb-pack stage: for every bag record it writes the bag
+// (tar, zstd) and its manifest into the staging directory, as *.partial
+// files renamed into place only when complete, and reports each with a
+// packed record.
+package pack
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gbarchive/gb/pkg/bag"
+	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/fstree"
+	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/manifest"
+	"github.com/gbarchive/gb/pkg/records"
+	"github.com/tidwall/gjson"
+)
+
+// Options configure packing.
+type Options struct {
+	Settings *config.Settings
+	Now      func() time.Time
+	Input    string
+	// Poll is how often pack looks whether gb-put has drained staging.
+	Poll time.Duration
+}
+
+// Packed reports a staged bag.
+type Packed struct {
+	Kind            string    `json:"kind"`
+	Bag             string    `json:"bag"`
+	Key             string    `json:"key"`
+	File            string    `json:"file"`
+	Bytes           int64     `json:"bytes"`
+	SHA256          string    `json:"sha256"`
+	Compress        string    `json:"compress"`
+	Files           int64     `json:"files"`
+	ContentBytes    int64     `json:"content_bytes"`
+	Manifest        string    `json:"manifest"`
+	ManifestKey     string    `json:"manifest_key"`
+	Warnings        int       `json:"warnings,omitempty"`
+	IncompleteAtoms []string  `json:"incomplete_atoms,omitempty"`
+	PackedAt        time.Time `json:"packed_at"`
+}
+
+type bagAtom struct {
+	exactKey, key string
+	path          string
+	typ           string
+	from, to      string
+}
+
+type bagIn struct {
+	id, key, source, compress string
+	atoms                     []bagAtom
+	bytes                     int64
+	excludes                  []string
+}
+
+// Run packs every bag record of in.
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+	st := opts.Settings
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Poll == 0 {
+		opts.Poll = 500 * time.Millisecond
+	}
+	name := opts.Input
+	if name == "" {
+		name = "stdin"
+	}
+	if err := os.MkdirAll(st.StagingDir, 0o700); err != nil {
+		return fmt.Errorf("staging dir: %w", err)
+	}
+	if err := os.MkdirAll(st.ManifestDir, 0o755); err != nil {
+		return fmt.Errorf("manifest dir: %w", err)
+	}
+	// Partial files are what a killed pack left behind; nothing refers to them.
+	removePartials(st.StagingDir)
+	removePartials(st.ManifestDir)
+
+	w := records.NewWriter(out)
+	r := records.NewReader(in, name)
+	warnings := 0
+	for {
+		l, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if l.Kind != records.KindBag {
+			if err := w.WriteRaw(l.Raw); err != nil {
+				return err
+			}
+			continue
+		}
+		b, err := parseBag(l, name)
+		if err != nil {
+			return err
+		}
+		if err := waitForRoom(ctx, st.StagingDir, st.StagingLimitBytes(), b.bytes, opts.Poll, errOut); err != nil {
+			return err
+		}
+		raw := append([]byte(nil), l.Raw...)
+		p, err := packBag(ctx, b, st, opts.Now, w, errOut)
+		if err != nil {
+			return fmt.Errorf("bag %s: %w", b.id, err)
+		}
+		warnings += p.Warnings
+		if err := w.WriteRaw(raw); err != nil {
+			return err
+		}
+		if err := w.Write(p); err != nil {
+			return err
+		}
+	}
+	if err := w.Err(); err != nil {
+		return err
+	}
+	if warnings > 0 {
+		return fmt.Errorf("%d entries were skipped or changed while packed: %w", warnings, records.ErrWarnings)
+	}
+	return nil
+}
+
+func removePartials(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".partial") {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// stagedBytes is the size of complete bags waiting for gb-put.
+func stagedBytes(dir string) int64 {
+	var n int64
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".partial") || !strings.Contains(e.Name(), ".tar") || strings.HasSuffix(e.Name(), ".journal") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// waitForRoom holds packing while staged bags exceed the bound, so a slow
+// uplink never fills the disk. An empty staging area always has room, so
+// a bag larger than the bound still gets packed.
+func waitForRoom(ctx context.Context, dir string, limit, next int64, poll time.Duration, errOut io.Writer) error {
+	if limit <= 0 {
+		return nil
+	}
+	said := false
+	for {
+		staged := stagedBytes(dir)
+		if staged == 0 || staged+next <= limit {
+			return nil
+		}
+		if !said {
+			fmt.Fprintf(errOut, "gb-pack: waiting for gb-put: %.2f GB staged, limit %.2f GB\n", float64(staged)/1e9, float64(limit)/1e9)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
+
+func parseBag(l records.Line, name string) (bagIn, error) {
+	b := bagIn{id: l.Get("id").String(), key: l.Get("key").String(), source: l.Get("source").String(), compress: l.Get("compress").String(), bytes: l.Get("bytes").Int()}
+	if _, err := inventory.ParseBagID(b.id); err != nil {
+		return b, l.Errorf(name, "%v", err)
+	}
+	if b.key == "" || strings.HasPrefix(b.key, "/") || strings.Contains(b.key, "..") {
+		return b, l.Errorf(name, "bag %s has a bad key %q", b.id, b.key)
+	}
+	if !filepath.IsAbs(b.source) {
+		return b, l.Errorf(name, "bag %s: source %q is not an absolute path", b.id, b.source)
+	}
+	if l.Get("encrypt").Bool() {
+		return b, l.Errorf(name, "bag %s asks for encryption, which is not available yet; refusing to write plaintext", b.id)
+	}
+	if b.compress == "" {
+		b.compress = bag.Zstd
+	}
+	if b.compress != bag.Zstd && b.compress != bag.None {
+		return b, l.Errorf(name, "bag %s: unknown compress %q", b.id, b.compress)
+	}
+	for _, x := range l.Get("excludes").Array() {
+		b.excludes = append(b.excludes, x.String())
+	}
+	var perr error
+	l.Get("atoms").ForEach(func(_, a gjson.Result) bool {
+		var ba bagAtom
+		var err error
+		if ba.exactKey, err = records.ResultPath(a, "atom"); err == nil {
+			if ba.path, err = records.ResultPath(a, "path"); err == nil {
+				if ba.from, err = records.ResultPath(a, "from"); err == nil {
+					ba.to, err = records.ResultPath(a, "to")
+				}
+			}
+		}
+		if err != nil {
+			perr = err
+			return false
+		}
+		ba.key = a.Get("atom").String()
+		ba.typ = a.Get("type").String()
+		if ba.typ != fstree.Dir && ba.typ != fstree.Loose && ba.typ != fstree.Tree {
+			perr = fmt.Errorf("atom %s has unknown type %q", ba.key, ba.typ)
+			return false
+		}
+		if ba.path != b.source && !strings.HasPrefix(ba.path, b.source+"/") {
+			perr = fmt.Errorf("atom %s is not inside source %s", ba.key, b.source)
+			return false
+		}
+		b.atoms = append(b.atoms, ba)
+		return true
+	})
+	if perr != nil {
+		return b, l.Errorf(name, "bag %s: %v", b.id, perr)
+	}
+	if len(b.atoms) == 0 {
+		return b, l.Errorf(name, "bag %s has no atoms", b.id)
+	}
+	return b, nil
+}
+
+var errStop = errors.New("stop")
+
+func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.Time, w *records.Writer, errOut io.Writer) (*Packed, error) {
+	ex := &config.Excluder{}
+	for _, p := range b.excludes {
+		if err := ex.Add(p); err != nil {
+			return nil, err
+		}
+	}
+	staged := filepath.Join(st.StagingDir, bag.StagedName(b.key))
+	manPath := filepath.Join(st.ManifestDir, manifest.FileName(b.key))
+	bf, err := os.OpenFile(staged+".partial", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	mf, err := os.OpenFile(manPath+".partial", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		bf.Close()
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			bf.Close()
+			mf.Close()
+			os.Remove(staged + ".partial")
+			os.Remove(manPath + ".partial")
+		}
+	}()
+	bufOut := bufio.NewWriterSize(bf, 4<<20)
+	bw, err := bag.NewWriter(bufOut, b.compress)
+	if err != nil {
+		return nil, err
+	}
+	man := bufio.NewWriterSize(mf, 1<<20)
+	menc := json.NewEncoder(man)
+	menc.SetEscapeHTML(false)
+	start := now().UTC()
+	if err := menc.Encode(manifest.Header{Kind: manifest.KindHeader, Bag: b.id, Key: b.key, Source: b.source, CreatedAt: start,
+		Layers: bag.Layers(b.compress), Open: bag.OpenCommand(b.compress, bag.StagedName(b.key))}); err != nil {
+		return nil, err
+	}
+	p := &Packed{Kind: records.KindPacked, Bag: b.id, Key: b.key, File: staged, Compress: b.compress, Manifest: manPath, ManifestKey: manifest.Key(b.key), PackedAt: start}
+	written := map[string]bool{}
+	incomplete := map[string]bool{}
+	add := func(a bagAtom, path string, info fs.FileInfo) error {
+		if written[path] {
+			return nil
+		}
+		e, skipped, warn, err := bw.Add(path, info)
+		if err != nil {
+			return err
+		}
+		if warn != nil {
+			p.Warnings++
+			d, _ := records.EncodePath(path)
+			fmt.Fprintf(errOut, "gb-pack: warning: %s: %v\n", d, warn)
+			if werr := w.Write(records.NewWarning("pack", path, warn)); werr != nil {
+				return werr
+			}
+			if skipped || e.Changed {
+				incomplete[a.exactKey] = true
+			}
+		}
+		if skipped {
+			return nil
+		}
+		written[path] = true
+		e.Atom, e.AtomB64 = a.key, ""
+		if _, b64 := records.EncodePath(a.exactKey); b64 != "" {
+			e.AtomB64 = b64
+		}
+		return menc.Encode(e)
+	}
+	// Ancestors are archived (without their contents) in every bag that
+	// holds something below them, so each bag restores their modes and
+	// mtimes even when extracted alone or last.
+	ancestor := func(a bagAtom, dir string) error {
+		info, err := os.Lstat(dir)
+		if err != nil {
+			return nil
+		}
+		return add(a, dir, info)
+	}
+	for _, a := range b.atoms {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if a.typ != fstree.Tree {
+			if err := ancestor(a, b.source); err != nil {
+				return nil, err
+			}
+		}
+		werr := fstree.WalkAtom(b.source, a.typ, a.path, ex, func(path string, info fs.FileInfo, err error) error {
+			if err != nil {
+				p.Warnings++
+				incomplete[a.exactKey] = true
+				d, _ := records.EncodePath(path)
+				fmt.Fprintf(errOut, "gb-pack: warning: %s: %v\n", d, err)
+				return w.Write(records.NewWarning("pack", path, err))
+			}
+			if a.from != "" && fstree.Compare(path, a.from) < 0 {
+				// Before this part: only the directories leading to its
+				// first entry matter.
+				if info.IsDir() && strings.HasPrefix(a.from, path+"/") {
+					return add(a, path, info)
+				}
+				if info.IsDir() {
+					return fstree.ErrSkipDir
+				}
+				return nil
+			}
+			if a.to != "" && fstree.Compare(path, a.to) >= 0 {
+				return errStop
+			}
+			return add(a, path, info)
+		})
+		if werr != nil && !errors.Is(werr, errStop) {
+			return nil, werr
+		}
+	}
+	size, sum, err := bw.Close()
+	if err != nil {
+		return nil, err
+	}
+	if err := bufOut.Flush(); err != nil {
+		return nil, err
+	}
+	if err := menc.Encode(manifest.End{Kind: manifest.KindEnd, Files: bw.Files(), Bytes: bw.Bytes(), BagSHA: sum, BagLen: size}); err != nil {
+		return nil, err
+	}
+	if err := man.Flush(); err != nil {
+		return nil, err
+	}
+	for _, f := range []*os.File{bf, mf} {
+		if err := f.Sync(); err != nil {
+			return nil, fmt.Errorf("sync %s: %w", f.Name(), err)
+		}
+		if err := f.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Rename(manPath+".partial", manPath); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(staged+".partial", staged); err != nil {
+		return nil, err
+	}
+	ok = true
+	if err := inventory.SyncDir(st.StagingDir); err != nil {
+		return nil, err
+	}
+	if err := inventory.SyncDir(st.ManifestDir); err != nil {
+		return nil, err
+	}
+	p.Bytes, p.SHA256, p.Files, p.ContentBytes = size, sum, bw.Files(), bw.Bytes()
+	for _, a := range b.atoms {
+		if incomplete[a.exactKey] {
+			p.IncompleteAtoms = append(p.IncompleteAtoms, inventory.KeyOf(a.exactKey))
+		}
+	}
+	return p, nil
+}

@@ -1,0 +1,501 @@
+// Package plan is the gb-plan stage: it compares scan records with the
+// inventory and decides what to keep, what to pack into which new bag,
+// what to forget and which bags lose their last reference, with the cost
+// of it all.
+package plan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/cost"
+	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/records"
+	"github.com/tidwall/gjson"
+)
+
+// Options configure a plan.
+type Options struct {
+	Settings *config.Settings
+	Now      time.Time
+	Input    string // name of the input for errors ("stdin")
+}
+
+// BagAtom is an atom, or one part of a split atom, inside a bag.
+type BagAtom struct {
+	Atom    string `json:"atom"`
+	AtomB64 string `json:"atom_b64,omitempty"`
+	Path    string `json:"path"`
+	PathB64 string `json:"path_b64,omitempty"`
+	Type    string `json:"type"`
+	Hash    string `json:"hash"`
+	Files   int64  `json:"files"`
+	Bytes   int64  `json:"bytes"`
+	// Split atoms: this bag holds part Part of Parts, the entries from
+	// From (inclusive) to To (exclusive; "" for the last part) in
+	// canonical walk order.
+	Part    int    `json:"part,omitempty"`
+	Parts   int    `json:"parts,omitempty"`
+	From    string `json:"from,omitempty"`
+	FromB64 string `json:"from_b64,omitempty"`
+	To      string `json:"to,omitempty"`
+	ToB64   string `json:"to_b64,omitempty"`
+}
+
+// BagRecord is a new bag to pack and upload.
+type BagRecord struct {
+	Kind     string    `json:"kind"`
+	ID       string    `json:"id"`
+	Key      string    `json:"key"`
+	Source   string    `json:"source"`
+	Mode     string    `json:"mode"`
+	Label    string    `json:"label"`
+	Compress string    `json:"compress"`
+	Encrypt  bool      `json:"encrypt"`
+	Excludes []string  `json:"excludes"`
+	Files    int64     `json:"files"`
+	Bytes    int64     `json:"bytes"`
+	Atoms    []BagAtom `json:"atoms"`
+}
+
+// Keep is an unchanged atom.
+type Keep struct {
+	Kind    string   `json:"kind"`
+	Atom    string   `json:"atom"`
+	AtomB64 string   `json:"atom_b64,omitempty"`
+	Source  string   `json:"source"`
+	Hash    string   `json:"hash"`
+	Bags    []string `json:"bags"`
+}
+
+// Forget is an atom gone from disk.
+type Forget struct {
+	Kind    string   `json:"kind"`
+	Atom    string   `json:"atom"`
+	AtomB64 string   `json:"atom_b64,omitempty"`
+	Source  string   `json:"source"`
+	Bags    []string `json:"bags"`
+	Reason  string   `json:"reason"`
+}
+
+// Retire is a bag that this plan leaves no longer fully referenced.
+type Retire struct {
+	Kind       string    `json:"kind"`
+	Bag        string    `json:"bag"`
+	Key        string    `json:"key"`
+	Reason     string    `json:"reason"` // unreferenced | partly-superseded
+	AtomsLeft  int       `json:"atoms_left"`
+	Bytes      int64     `json:"bytes"`
+	UploadedAt time.Time `json:"uploaded_at"`
+	AgeDays    float64   `json:"age_days"`
+	// What deleting it now would cost; prune waits until it is free.
+	EarlyDeletionFee float64 `json:"early_deletion_fee_usd"`
+}
+
+// Summary is the plan's last record.
+type Summary struct {
+	Kind             string    `json:"kind"`
+	At               time.Time `json:"at"`
+	Year             int       `json:"year"`
+	TargetBytes      int64     `json:"target_bytes"`
+	AtomsNew         int       `json:"atoms_new"`
+	AtomsChanged     int       `json:"atoms_changed"`
+	AtomsKept        int       `json:"atoms_kept"`
+	AtomsForgotten   int       `json:"atoms_forgotten"`
+	Bags             int       `json:"bags"`
+	Files            int64     `json:"files"`
+	Bytes            int64     `json:"bytes"`
+	PutRequests      int       `json:"put_requests"`
+	UploadCost       float64   `json:"upload_cost_usd"`
+	MonthlyAdded     float64   `json:"monthly_storage_added_usd"`
+	MonthlyTotal     float64   `json:"monthly_storage_total_usd"`
+	BagsRetired      int       `json:"bags_retired"`
+	RetiredBytes     int64     `json:"retired_bytes"`
+	EarlyDeletionFee float64   `json:"early_deletion_fees_if_deleted_now_usd"`
+	FirstBag         string    `json:"first_bag,omitempty"`
+	NextBag          int       `json:"next_bag"`
+	NothingToDo      bool      `json:"nothing_to_do"`
+}
+
+type atomIn struct {
+	key, keyB64   string // display forms
+	exact         string // exact atom key bytes
+	path, pathB64 string
+	typ, mode     string
+	source        string
+	hash          string
+	files, bytes  int64
+	parts         []partIn
+}
+
+type partIn struct {
+	from, fromB64 string
+	files, bytes  int64
+}
+
+// Run reads scan records from in and writes the plan to out.
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+	st := opts.Settings
+	inv, err := inventory.Load(st.InventoryFile)
+	if err != nil {
+		return err
+	}
+	name := opts.Input
+	if name == "" {
+		name = "stdin"
+	}
+	w := records.NewWriter(out)
+	r := records.NewReader(in, name)
+	var atoms []atomIn
+	sources := map[string]string{} // location -> mode
+	excludes := map[string][]string{}
+	var sourceOrder []string
+	complete := false
+	seen := map[string]int{}
+	for {
+		l, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch l.Kind {
+		case records.KindSource:
+			src := l.Get("source").String()
+			if _, ok := sources[src]; !ok {
+				sourceOrder = append(sourceOrder, src)
+			}
+			sources[src] = l.Get("mode").String()
+			excludes[src] = nil
+			for _, x := range l.Get("excludes").Array() {
+				excludes[src] = append(excludes[src], x.String())
+			}
+			if err := w.WriteRaw(l.Raw); err != nil {
+				return err
+			}
+		case records.KindAtom:
+			a, err := parseAtom(l, name)
+			if err != nil {
+				return err
+			}
+			if prev, dup := seen[a.exact]; dup {
+				return l.Errorf(name, "atom %s already appeared on line %d", a.key, prev)
+			}
+			seen[a.exact] = l.No
+			if _, ok := sources[a.source]; !ok {
+				return l.Errorf(name, "atom %s names source %s, which no source record introduced", a.key, a.source)
+			}
+			atoms = append(atoms, a)
+		case records.KindScan:
+			if !l.Get("complete").Bool() {
+				return l.Errorf(name, "the scan summary says the scan did not complete")
+			}
+			complete = true
+		default:
+			if err := w.WriteRaw(l.Raw); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if !complete {
+		return &records.LineError{Name: name, Line: 0, Msg: "input ended without the scan summary record; nothing planned", Hint: "was gb-scan interrupted or did it fail? run the scan again"}
+	}
+
+	prices := st.Prices()
+	now := opts.Now
+	sum := Summary{Kind: records.KindPlan, At: now, Year: now.Year(), TargetBytes: st.TargetBytes()}
+	next := inv.NextBag
+	dirtyBySource := map[string][]atomIn{}
+	seenKeys := map[string]bool{}
+	// Which bags each planned change takes a reference away from.
+	lost := map[string]int{}
+	for _, a := range atoms {
+		ik := inventory.KeyOf(a.exact)
+		seenKeys[ik] = true
+		old := inv.Atoms[ik]
+		if old != nil && !dirty(old, a, inv) {
+			sum.AtomsKept++
+			if err := w.Write(Keep{Kind: records.KindKeep, Atom: a.key, AtomB64: a.keyB64, Source: a.source, Hash: a.hash, Bags: old.Bags}); err != nil {
+				return err
+			}
+			continue
+		}
+		if old == nil {
+			sum.AtomsNew++
+		} else {
+			sum.AtomsChanged++
+			for _, id := range old.Bags {
+				lost[id]++
+			}
+		}
+		dirtyBySource[a.source] = append(dirtyBySource[a.source], a)
+	}
+	for k, a := range inv.Atoms {
+		if _, scanned := sources[a.Source]; !scanned || seenKeys[k] {
+			continue
+		}
+		sum.AtomsForgotten++
+		for _, id := range a.Bags {
+			lost[id]++
+		}
+		p := inventory.PathOf(k)
+		d, b := records.EncodePath(p)
+		if err := w.Write(Forget{Kind: records.KindForget, Atom: d, AtomB64: b, Source: a.Source, Bags: a.Bags, Reason: "gone from disk"}); err != nil {
+			return err
+		}
+	}
+	// Sources that left list.txt keep their atoms until they are reset.
+	unlisted := map[string]int{}
+	for _, a := range inv.Atoms {
+		if _, scanned := sources[a.Source]; !scanned {
+			unlisted[a.Source]++
+		}
+	}
+	for src, n := range unlisted {
+		fmt.Fprintf(errOut, "gb-plan: warning: %s is in the inventory (%d atoms) but not in the source list; its atoms and bags are kept\n", src, n)
+	}
+
+	ext := ".tar"
+	if st.Compress == "zstd" {
+		ext += ".zst"
+	}
+	var monthlyAdded float64
+	for _, src := range sourceOrder {
+		dirty := dirtyBySource[src]
+		if len(dirty) == 0 {
+			continue
+		}
+		label := Label(src)
+		bags := Pack(dirty, sources[src] == config.Immutable, st.TargetBytes())
+		for _, b := range bags {
+			id := inventory.BagID(next)
+			next++
+			if sum.FirstBag == "" {
+				sum.FirstBag = id
+			}
+			rec := BagRecord{Kind: records.KindBag, ID: id, Key: fmt.Sprintf("%d-backup/%s_%s%s", now.Year(), label, id, ext),
+				Source: src, Mode: sources[src], Label: label, Compress: st.Compress, Excludes: excludes[src], Atoms: b}
+			for _, ba := range b {
+				rec.Files += ba.Files
+				rec.Bytes += ba.Bytes
+			}
+			sum.Bags++
+			sum.Files += rec.Files
+			sum.Bytes += rec.Bytes
+			sum.PutRequests += cost.PutRequests(rec.Bytes) + 1 // the bag and its manifest
+			monthlyAdded += prices.StorageMonth(rec.Bytes, 1)
+			if err := w.Write(rec); err != nil {
+				return err
+			}
+		}
+	}
+	if sum.Bags > 0 {
+		sum.PutRequests += 4 // system/: inventory, config, list, excludes
+	}
+	refs := map[string]int{}
+	for _, a := range inv.Atoms {
+		for _, id := range a.Bags {
+			refs[id]++
+		}
+	}
+	var monthlyKept float64
+	for _, id := range inv.SortedBagIDs() {
+		bg := inv.Bags[id]
+		left := refs[id] - lost[id]
+		if left > 0 || (refs[id] == 0 && !bg.RetiredAt.IsZero()) {
+			monthlyKept += prices.StorageMonth(bg.Bytes, 1)
+		}
+		if lost[id] == 0 {
+			continue
+		}
+		ret := Retire{Kind: records.KindRetire, Bag: id, Key: bg.Key, AtomsLeft: left, Bytes: bg.Bytes, UploadedAt: bg.UploadedAt,
+			AgeDays: float64(int(now.Sub(bg.UploadedAt).Hours()/24*10)) / 10}
+		if left == 0 {
+			ret.Reason = "unreferenced"
+			ret.EarlyDeletionFee = cost.Round(prices.EarlyDeletionFee(bg.Bytes, bg.UploadedAt, now))
+			sum.BagsRetired++
+			sum.RetiredBytes += bg.Bytes
+			sum.EarlyDeletionFee += ret.EarlyDeletionFee
+		} else {
+			ret.Reason = "partly-superseded"
+		}
+		if err := w.Write(ret); err != nil {
+			return err
+		}
+	}
+	sum.UploadCost = cost.Round(prices.Puts(sum.PutRequests))
+	sum.MonthlyAdded = cost.Round(monthlyAdded)
+	sum.MonthlyTotal = cost.Round(monthlyAdded + monthlyKept)
+	sum.EarlyDeletionFee = cost.Round(sum.EarlyDeletionFee)
+	sum.NextBag = next
+	sum.NothingToDo = sum.Bags == 0 && sum.AtomsForgotten == 0
+	if err := w.Write(sum); err != nil {
+		return err
+	}
+	fmt.Fprintln(errOut, "gb-plan: "+sum.Human())
+	return w.Err()
+}
+
+// Human is the plan in one line for people and cron logs.
+func (s Summary) Human() string {
+	if s.NothingToDo {
+		return fmt.Sprintf("nothing to do: %d atoms unchanged, nothing to upload; storage $%.4f/month", s.AtomsKept, s.MonthlyTotal)
+	}
+	msg := fmt.Sprintf("%d new, %d changed, %d unchanged, %d gone atoms; %d bags to upload (%s, %d files), %d PUT requests ($%.4f); storage +$%.4f/month, $%.4f/month in all",
+		s.AtomsNew, s.AtomsChanged, s.AtomsKept, s.AtomsForgotten, s.Bags, HumanBytes(s.Bytes), s.Files, s.PutRequests, s.UploadCost, s.MonthlyAdded, s.MonthlyTotal)
+	if s.BagsRetired > 0 {
+		msg += fmt.Sprintf("; %d bags (%s) no longer referenced", s.BagsRetired, HumanBytes(s.RetiredBytes))
+		if s.EarlyDeletionFee > 0 {
+			msg += fmt.Sprintf(", $%.4f early-deletion fee if deleted now", s.EarlyDeletionFee)
+		}
+	}
+	return msg
+}
+
+// HumanBytes prints a size with an SI unit.
+func HumanBytes(n int64) string {
+	f := float64(n)
+	for _, u := range []string{"B", "kB", "MB", "GB", "TB"} {
+		if f < 1000 || u == "TB" {
+			if u == "B" {
+				return fmt.Sprintf("%d B", n)
+			}
+			return fmt.Sprintf("%.1f %s", f, u)
+		}
+		f /= 1000
+	}
+	return ""
+}
+
+// dirty reports whether an atom must be packed again.
+func dirty(old *inventory.Atom, a atomIn, inv *inventory.Inventory) bool {
+	if old.LastMetadataHash != a.hash || old.Incomplete || old.Type != a.typ || len(old.Bags) == 0 {
+		return true
+	}
+	for _, id := range old.Bags {
+		if inv.Bags[id] == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func parseAtom(l records.Line, name string) (atomIn, error) {
+	var a atomIn
+	var err error
+	if a.exact, err = l.PathField("atom"); err != nil {
+		return a, l.Errorf(name, "atom: %v", err)
+	}
+	a.key, a.keyB64 = l.Get("atom").String(), l.Get("atom_b64").String()
+	a.path, a.pathB64 = l.Get("path").String(), l.Get("path_b64").String()
+	a.typ, a.mode, a.source, a.hash = l.Get("type").String(), l.Get("mode").String(), l.Get("source").String(), l.Get("hash").String()
+	a.files, a.bytes = l.Get("files").Int(), l.Get("bytes").Int()
+	if a.key == "" || a.path == "" || a.source == "" || a.hash == "" {
+		return a, l.Errorf(name, "atom record needs atom, path, source and hash")
+	}
+	switch a.typ {
+	case "dir", "loose", "tree":
+	default:
+		return a, l.Errorf(name, "atom %s has unknown type %q", a.key, a.typ)
+	}
+	if l.Get("encrypt").Bool() {
+		return a, l.Errorf(name, "atom %s asks for encryption, which is not available yet; refusing to plan plaintext", a.key)
+	}
+	var perr error
+	l.Get("parts").ForEach(func(_, p gjson.Result) bool {
+		if _, err := records.ResultPath(p, "from"); err != nil {
+			perr = err
+			return false
+		}
+		a.parts = append(a.parts, partIn{from: p.Get("from").String(), fromB64: p.Get("from_b64").String(), files: p.Get("files").Int(), bytes: p.Get("bytes").Int()})
+		return true
+	})
+	if perr != nil {
+		return a, l.Errorf(name, "atom %s: bad part: %v", a.key, perr)
+	}
+	return a, nil
+}
+
+// Pack groups the dirty atoms of one source into bags: atoms in scan order,
+// each bag filled until the next atom would pass the target; an atom that
+// was split gets one bag per part; an IMMUTABLE atom never shares.
+func Pack(atoms []atomIn, immutable bool, target int64) [][]BagAtom {
+	var bags [][]BagAtom
+	var cur []BagAtom
+	var curBytes int64
+	flush := func() {
+		if len(cur) > 0 {
+			bags = append(bags, cur)
+			cur, curBytes = nil, 0
+		}
+	}
+	for _, a := range atoms {
+		base := BagAtom{Atom: a.key, AtomB64: a.keyB64, Path: a.path, PathB64: a.pathB64, Type: a.typ, Hash: a.hash, Files: a.files, Bytes: a.bytes}
+		if len(a.parts) > 1 {
+			for i, p := range a.parts {
+				ba := base
+				ba.Part, ba.Parts = i+1, len(a.parts)
+				ba.Files, ba.Bytes = p.files, p.bytes
+				ba.From, ba.FromB64 = p.from, p.fromB64
+				if i+1 < len(a.parts) {
+					ba.To, ba.ToB64 = a.parts[i+1].from, a.parts[i+1].fromB64
+				}
+				bags = append(bags, []BagAtom{ba})
+			}
+			continue
+		}
+		if immutable {
+			bags = append(bags, []BagAtom{base})
+			continue
+		}
+		if len(cur) > 0 && curBytes+a.bytes > target {
+			flush()
+		}
+		cur = append(cur, base)
+		curBytes += a.bytes
+	}
+	flush()
+	return bags
+}
+
+// Label names a source inside bag keys: its location with "/" as "-" and
+// anything outside [A-Za-z0-9._-] as "_"; a label that had to be changed
+// or shortened ends in a short hash of the location so two sources never
+// share one.
+func Label(location string) string {
+	var b strings.Builder
+	changed := false
+	for _, c := range []byte(strings.Trim(location, "/")) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+			b.WriteByte(c)
+		case c == '/':
+			b.WriteByte('-')
+		default:
+			b.WriteByte('_')
+			changed = true
+		}
+	}
+	s := b.String()
+	if s == "" {
+		s, changed = "root", true
+	}
+	if len(s) > 60 {
+		s, changed = s[:60], true
+	}
+	if changed {
+		h := sha256.Sum256([]byte(location))
+		s += "-" + hex.EncodeToString(h[:3])
+	}
+	return s
+}

@@ -1,0 +1,171 @@
+// Package put is the gb-put stage: it stores every packed bag and its
+// manifest, checks what was stored, and only then removes the staged copy.
+package put
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gbarchive/gb/pkg/records"
+	"github.com/gbarchive/gb/pkg/store"
+)
+
+// Options configure uploads.
+type Options struct {
+	Store store.Store
+	Now   func() time.Time
+	Input string
+	// BagClass is the storage class for bags (DEEP_ARCHIVE).
+	BagClass string
+}
+
+// Uploaded reports a bag that is safely stored.
+type Uploaded struct {
+	Kind         string    `json:"kind"`
+	Bag          string    `json:"bag"`
+	Key          string    `json:"key"`
+	Bytes        int64     `json:"bytes"`
+	SHA256       string    `json:"sha256"`
+	StorageClass string    `json:"storage_class"`
+	UploadedAt   time.Time `json:"uploaded_at"`
+	ETag         string    `json:"etag,omitempty"`
+	ManifestKey  string    `json:"manifest_key"`
+	// Adopted: the object was already stored, byte for byte, by an
+	// earlier run that died before committing it.
+	Adopted bool `json:"adopted,omitempty"`
+}
+
+// Failed reports a bag that was not stored; its atoms are retried next run.
+type Failed struct {
+	Kind  string `json:"kind"`
+	Bag   string `json:"bag"`
+	Key   string `json:"key"`
+	Error string `json:"error"`
+}
+
+// Run uploads every packed record of in.
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+	if opts.BagClass == "" {
+		opts.BagClass = store.DeepArchive
+	}
+	name := opts.Input
+	if name == "" {
+		name = "stdin"
+	}
+	w := records.NewWriter(out)
+	r := records.NewReader(in, name)
+	failed := 0
+	for {
+		l, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if l.Kind != records.KindPacked {
+			if err := w.WriteRaw(l.Raw); err != nil {
+				return err
+			}
+			continue
+		}
+		p := packedIn{bag: l.Get("bag").String(), key: l.Get("key").String(), file: l.Get("file").String(), sha: l.Get("sha256").String(),
+			size: l.Get("bytes").Int(), manifest: l.Get("manifest").String(), manifestKey: l.Get("manifest_key").String()}
+		if p.bag == "" || p.key == "" || p.file == "" || p.sha == "" || p.manifestKey == "" {
+			return l.Errorf(name, "packed record needs bag, key, file, sha256 and manifest_key")
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		up, err := upload(ctx, opts, p)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failed++
+			fmt.Fprintf(errOut, "gb-put: error: bag %s: %v\n", p.bag, err)
+			if werr := w.Write(Failed{Kind: records.KindFailed, Bag: p.bag, Key: p.key, Error: err.Error()}); werr != nil {
+				return werr
+			}
+			continue
+		}
+		if err := w.Write(up); err != nil {
+			return err
+		}
+		// The staged copy goes only once the stored one is checked.
+		if err := os.Remove(p.file); err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(errOut, "gb-put: warning: remove staged %s: %v\n", p.file, err)
+		}
+	}
+	if err := w.Err(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d bags were not uploaded; their atoms are retried on the next run", failed)
+	}
+	return nil
+}
+
+type packedIn struct {
+	bag, key, file, sha, manifest, manifestKey string
+	size                                       int64
+}
+
+func upload(ctx context.Context, opts Options, p packedIn) (Uploaded, error) {
+	up := Uploaded{Kind: records.KindUploaded, Bag: p.bag, Key: p.key, SHA256: p.sha, ManifestKey: p.manifestKey}
+	info, err := opts.Store.Head(ctx, p.key)
+	switch {
+	case err == nil:
+		if info.SHA256 != p.sha || info.Size != p.size {
+			return up, fmt.Errorf("%s already exists in %s with other content (left by an interrupted run?); not replacing it", p.key, opts.Store)
+		}
+		up.Adopted = true
+	case errors.Is(err, store.ErrNotFound):
+		f, err := os.Open(p.file)
+		if err != nil {
+			return up, fmt.Errorf("staged bag: %w", err)
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return up, err
+		}
+		if fi.Size() != p.size {
+			return up, fmt.Errorf("staged bag %s is %d bytes, the packed record says %d", p.file, fi.Size(), p.size)
+		}
+		info, err = opts.Store.Put(ctx, p.key, f, p.size, store.PutOptions{StorageClass: opts.BagClass, SHA256: p.sha,
+			Metadata: map[string]string{"gb-bag": p.bag, "gb-sha256": p.sha}})
+		if err != nil {
+			return up, err
+		}
+		// Trust the store's own description, not the Put's answer.
+		if info, err = opts.Store.Head(ctx, p.key); err != nil {
+			return up, fmt.Errorf("check after upload: %w", err)
+		}
+		if info.Size != p.size || (info.SHA256 != "" && info.SHA256 != p.sha) {
+			return up, fmt.Errorf("stored %s does not match the staged bag (size %d, sha256 %s)", p.key, info.Size, info.SHA256)
+		}
+	default:
+		return up, err
+	}
+	if err := putManifest(ctx, opts.Store, p.manifestKey, p.manifest); err != nil {
+		return up, fmt.Errorf("manifest: %w", err)
+	}
+	up.Bytes, up.StorageClass, up.UploadedAt, up.ETag = info.Size, info.StorageClass, info.UploadedAt, info.ETag
+	return up, nil
+}
+
+// putManifest stores a manifest in hot storage, replacing an older copy:
+// manifests are STANDARD, so replacing one costs nothing.
+func putManifest(ctx context.Context, st store.Store, key, file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	return store.PutReplace(ctx, st, key, b)
+}
+

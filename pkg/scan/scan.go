@@ -1,0 +1,426 @@
+// Package scan is the gb-scan stage: it reads list.txt, walks every source
+// and writes one record per source and per atom, with the atom's metadata
+// hash, its file and byte counts, and the split points of atoms larger than
+// a bag.
+package scan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"runtime"
+	"sync"
+
+	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/fstree"
+	"github.com/gbarchive/gb/pkg/records"
+	"golang.org/x/sync/errgroup"
+)
+
+// Options configure a scan.
+type Options struct {
+	Settings *config.Settings
+	ListFile string
+	Jobs     int // concurrent directory readers; 0: 4 per CPU
+}
+
+// SourceRecord describes one list.txt line.
+type SourceRecord struct {
+	Kind     string   `json:"kind"`
+	Source   string   `json:"source"`
+	Mode     string   `json:"mode"`
+	Encrypt  bool     `json:"encrypt"`
+	ListFile string   `json:"list"`
+	Line     int      `json:"line"`
+	Excludes []string `json:"excludes"`
+	Exclude  string   `json:"exclude_file,omitempty"`
+}
+
+// Part is where one bag's share of a split atom starts.
+type Part struct {
+	From    string `json:"from"`
+	FromB64 string `json:"from_b64,omitempty"`
+	Files   int64  `json:"files"`
+	Bytes   int64  `json:"bytes"`
+}
+
+// AtomRecord describes one atom.
+type AtomRecord struct {
+	Kind     string `json:"kind"`
+	Source   string `json:"source"`
+	Key      string `json:"atom"`
+	KeyB64   string `json:"atom_b64,omitempty"`
+	Path     string `json:"path"`
+	PathB64  string `json:"path_b64,omitempty"`
+	Type     string `json:"type"`
+	Mode     string `json:"mode"`
+	Encrypt  bool   `json:"encrypt"`
+	Files    int64  `json:"files"`
+	Dirs     int64  `json:"dirs"`
+	Bytes    int64  `json:"bytes"`
+	Hash     string `json:"hash"`
+	Warnings int64  `json:"warnings,omitempty"`
+	Parts    []Part `json:"parts,omitempty"`
+}
+
+// Summary closes a complete scan; gb-plan refuses a stream without it, so
+// a scan cut short can never look like deleted atoms.
+type Summary struct {
+	Kind        string `json:"kind"`
+	List        string `json:"list"`
+	Sources     int    `json:"sources"`
+	Atoms       int    `json:"atoms"`
+	Files       int64  `json:"files"`
+	Bytes       int64  `json:"bytes"`
+	Warnings    int64  `json:"warnings"`
+	TargetBytes int64  `json:"target_bytes"`
+	Complete    bool   `json:"complete"`
+}
+
+type scanner struct {
+	ex   *config.Excluder
+	sem  chan struct{}
+	mu   sync.Mutex
+	w    *records.Writer
+	errW io.Writer
+	warn int64
+}
+
+func (s *scanner) warning(path string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.warn++
+	d, _ := records.EncodePath(path)
+	fmt.Fprintf(s.errW, "gb-scan: warning: %s: %v\n", d, unwrap(err))
+	_ = s.w.Write(records.NewWarning("scan", path, unwrap(err)))
+}
+
+func unwrap(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// Run scans the sources of opts.ListFile and writes records to out.
+func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) error {
+	st := opts.Settings
+	sources, err := config.ParseList(opts.ListFile)
+	if err != nil {
+		return err
+	}
+	exPath, explicit := st.SideFile(st.ExcludeFile, "exclude.txt", opts.ListFile)
+	ex, err := config.ParseExclude(exPath, explicit)
+	if err != nil {
+		return err
+	}
+	encPath, _ := st.SideFile(st.EncryptFile, "encrypt.txt", opts.ListFile)
+	if err := config.CheckEncryptFile(encPath); err != nil {
+		return err
+	}
+	for _, src := range sources {
+		fi, err := os.Stat(src.Path)
+		if err != nil {
+			return &config.Error{File: opts.ListFile, Line: src.Line, Msg: fmt.Sprintf("%s: %v", src.Location, unwrap(err)), Hint: "fix or remove the line; if it is a disk or mount, attach it first"}
+		}
+		if !fi.IsDir() {
+			return &config.Error{File: opts.ListFile, Line: src.Line, Msg: fmt.Sprintf("%s is not a directory", src.Location)}
+		}
+	}
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = 4 * runtime.GOMAXPROCS(0)
+	}
+	s := &scanner{ex: ex, sem: make(chan struct{}, jobs), w: records.NewWriter(out), errW: errOut}
+	sum := Summary{Kind: records.KindScan, List: opts.ListFile, Sources: len(sources), TargetBytes: st.TargetBytes()}
+
+	for _, src := range sources {
+		if err := s.emit(SourceRecord{Kind: records.KindSource, Source: src.Location, Mode: src.Mode, Encrypt: src.Encrypt, ListFile: opts.ListFile, Line: src.Line, Excludes: ex.Patterns(), Exclude: exPath}); err != nil {
+			return err
+		}
+		refs, err := fstree.ListAtoms(src.Path, src.Mode == config.Mutable, ex)
+		if err != nil {
+			return &config.Error{File: opts.ListFile, Line: src.Line, Msg: fmt.Sprintf("%s: %v", src.Location, unwrap(err))}
+		}
+		// Atoms are hashed concurrently but written in order, so the
+		// stream is the same on every run.
+		type result struct {
+			rec AtomRecord
+			err error
+		}
+		results := make([]chan result, len(refs))
+		for i := range refs {
+			results[i] = make(chan result, 1)
+		}
+		g := new(errgroup.Group)
+		g.SetLimit(jobs)
+		go func() {
+			for i, ref := range refs {
+				g.Go(func() error {
+					rec, err := s.atom(ctx, src, ref, st.TargetBytes())
+					results[i] <- result{rec, err}
+					return nil
+				})
+			}
+		}()
+		var firstErr error
+		for i := range refs {
+			res := <-results[i]
+			if firstErr == nil {
+				firstErr = res.err
+			}
+			if firstErr == nil {
+				firstErr = s.emit(res.rec)
+				sum.Atoms++
+				sum.Files += res.rec.Files
+				sum.Bytes += res.rec.Bytes
+			}
+		}
+		g.Wait()
+		if firstErr != nil {
+			return firstErr
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	sum.Warnings = s.warn
+	sum.Complete = true
+	if err := s.emit(sum); err != nil {
+		return err
+	}
+	if s.warn > 0 {
+		return fmt.Errorf("%d entries could not be read: %w", s.warn, records.ErrWarnings)
+	}
+	return nil
+}
+
+func (s *scanner) emit(v any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(v)
+}
+
+func (s *scanner) atom(ctx context.Context, src config.Source, ref fstree.AtomRef, target int64) (AtomRecord, error) {
+	key := fstree.Key(ref.Path, ref.Kind)
+	kd, kb := records.EncodePath(key)
+	pd, pb := records.EncodePath(ref.Path)
+	rec := AtomRecord{Kind: records.KindAtom, Source: src.Location, Key: kd, KeyB64: kb, Path: pd, PathB64: pb, Type: ref.Kind, Mode: src.Mode, Encrypt: src.Encrypt}
+	var t tally
+	h := sha256.New()
+	h.Write([]byte("gb-atom-v1\x00" + ref.Kind + "\x00"))
+	switch ref.Kind {
+	case fstree.Loose:
+		err := fstree.WalkAtom(src.Path, ref.Kind, ref.Path, s.ex, func(p string, info fs.FileInfo, err error) error {
+			if err != nil {
+				s.warning(p, err)
+				t.warnings++
+				return nil
+			}
+			h.Write(leaf(info, p, &t))
+			return nil
+		})
+		if err != nil {
+			return rec, err
+		}
+	default:
+		info, err := os.Lstat(ref.Path)
+		if err != nil {
+			s.warning(ref.Path, err)
+			t.warnings++
+			break
+		}
+		d := s.dir(ctx, ref.Path, info, &t)
+		h.Write(d)
+	}
+	if err := ctx.Err(); err != nil {
+		return rec, err
+	}
+	rec.Hash = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	rec.Files, rec.Dirs, rec.Bytes, rec.Warnings = t.files, t.dirs, t.bytes, t.warnings
+	if rec.Bytes > target {
+		parts, err := splitPoints(src.Path, ref, s.ex, target)
+		if err != nil {
+			return rec, err
+		}
+		if len(parts) > 1 {
+			rec.Parts = parts
+		}
+	}
+	return rec, nil
+}
+
+type tally struct {
+	files, dirs, bytes, warnings int64
+	mu                           sync.Mutex
+}
+
+func (t *tally) add(o *tally) {
+	t.mu.Lock()
+	t.files += o.files
+	t.dirs += o.dirs
+	t.bytes += o.bytes
+	t.warnings += o.warnings
+	t.mu.Unlock()
+}
+
+// leaf is the hashed description of a non-directory entry: type, name,
+// mode, size, mtime (ns) and link target, each length-prefixed so no two
+// different entries encode alike.
+func leaf(info fs.FileInfo, p string, t *tally) []byte {
+	var b []byte
+	m := info.Mode()
+	b = append(b, typeByte(m))
+	b = appendStr(b, baseName(p))
+	b = binary.BigEndian.AppendUint32(b, uint32(m.Perm()|m&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)))
+	b = binary.BigEndian.AppendUint64(b, uint64(info.Size()))
+	b = binary.BigEndian.AppendUint64(b, uint64(info.ModTime().UnixNano()))
+	if m&fs.ModeSymlink != 0 {
+		target, _ := os.Readlink(p)
+		b = appendStr(b, target)
+	}
+	t.files++
+	if m.IsRegular() {
+		t.bytes += info.Size()
+	}
+	return b
+}
+
+func typeByte(m fs.FileMode) byte {
+	switch {
+	case m.IsDir():
+		return 'd'
+	case m&fs.ModeSymlink != 0:
+		return 'l'
+	case m&fs.ModeNamedPipe != 0:
+		return 'p'
+	case m&fs.ModeSocket != 0:
+		return 's'
+	case m&fs.ModeDevice != 0:
+		return 'b'
+	case m.IsRegular():
+		return 'f'
+	}
+	return '?'
+}
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+func baseName(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[i+1:]
+		}
+	}
+	return p
+}
+
+// dir hashes a directory Merkle-style: its own metadata plus, in name
+// order, each child's description (a directory child by its digest). Each
+// directory's digest depends only on its subtree, so subtrees can be
+// hashed concurrently and still give the same answer as a sequential walk.
+func (s *scanner) dir(ctx context.Context, p string, info fs.FileInfo, t *tally) []byte {
+	var local tally
+	local.dirs++
+	h := sha256.New()
+	ents, err := os.ReadDir(p)
+	if err != nil {
+		s.warning(p, err)
+		local.warnings++
+		h.Write([]byte("\x00unreadable"))
+	}
+	type sub struct {
+		digest []byte
+		done   chan struct{}
+	}
+	parts := make([][]byte, len(ents))
+	var subs []*sub
+	subIdx := make([]int, 0)
+	for i, e := range ents {
+		if ctx.Err() != nil {
+			break
+		}
+		child := p + "/" + e.Name()
+		if s.ex.Excluded(child) {
+			continue
+		}
+		ci, err := e.Info()
+		if err != nil {
+			s.warning(child, err)
+			local.warnings++
+			continue
+		}
+		if !ci.IsDir() {
+			parts[i] = leaf(ci, child, &local)
+			continue
+		}
+		sb := &sub{done: make(chan struct{})}
+		subs = append(subs, sb)
+		subIdx = append(subIdx, i)
+		select {
+		case s.sem <- struct{}{}:
+			go func() {
+				defer func() { <-s.sem; close(sb.done) }()
+				var ct tally
+				sb.digest = s.dir(ctx, child, ci, &ct)
+				local.add(&ct)
+			}()
+		default:
+			var ct tally
+			sb.digest = s.dir(ctx, child, ci, &ct)
+			local.add(&ct)
+			close(sb.done)
+		}
+	}
+	for k, sb := range subs {
+		<-sb.done
+		parts[subIdx[k]] = sb.digest
+	}
+	for _, b := range parts {
+		if b != nil {
+			h.Write(b)
+		}
+	}
+	var b []byte
+	m := info.Mode()
+	b = append(b, 'd')
+	b = appendStr(b, baseName(p))
+	b = binary.BigEndian.AppendUint32(b, uint32(m.Perm()|m&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)))
+	b = binary.BigEndian.AppendUint64(b, uint64(info.ModTime().UnixNano()))
+	b = h.Sum(b)
+	t.add(&local)
+	return b
+}
+
+// splitPoints walks an atom larger than a bag in canonical order and cuts
+// it, greedily, into parts of at most target bytes at file boundaries. A
+// file larger than the target gets a part of its own.
+func splitPoints(source string, ref fstree.AtomRef, ex *config.Excluder, target int64) ([]Part, error) {
+	var parts []Part
+	err := fstree.WalkAtom(source, ref.Kind, ref.Path, ex, func(p string, info fs.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return nil
+		}
+		size := int64(0)
+		if info.Mode().IsRegular() {
+			size = info.Size()
+		}
+		if len(parts) == 0 || (parts[len(parts)-1].Bytes > 0 && parts[len(parts)-1].Bytes+size > target) {
+			d, b := records.EncodePath(p)
+			parts = append(parts, Part{From: d, FromB64: b})
+		}
+		cur := &parts[len(parts)-1]
+		cur.Files++
+		cur.Bytes += size
+		return nil
+	})
+	return parts, err
+}

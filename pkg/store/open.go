@@ -1,0 +1,63 @@
+package store
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// RestoreDelayEnv sets the local store's restore delay for every tier (a Go
+// duration such as "30s" or "0s") when the caller gives none.
+const RestoreDelayEnv = "GB_LOCAL_RESTORE_DELAY"
+
+const acceptedForms = "use file:///absolute/dir or s3://bucket/prefix"
+
+// Open returns the store a destination URL names:
+//
+//	file:///abs/dir       a Local store in dir, created when missing
+//	s3://bucket/prefix    S3 (not available yet)
+//
+// For a local store, opts.RestoreDelay falls back to RestoreDelayEnv.
+func Open(rawURL string, opts LocalOptions) (Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme == "" {
+		return nil, fmt.Errorf("destination %q is not a URL; %s", rawURL, acceptedForms)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "file":
+		return openFile(rawURL, u, opts)
+	case "s3":
+		return nil, fmt.Errorf("destination %q: s3 destinations are not available yet (they arrive with the S3 store)", rawURL)
+	}
+	return nil, fmt.Errorf("destination %q: unknown scheme %q; %s", rawURL, u.Scheme, acceptedForms)
+}
+
+func openFile(rawURL string, u *url.URL, opts LocalOptions) (Store, error) {
+	switch {
+	case u.Opaque != "":
+		return nil, fmt.Errorf("destination %q: a file URL needs an absolute path, as in file:///absolute/dir", rawURL)
+	case u.Host != "" && u.Host != "localhost":
+		return nil, fmt.Errorf("destination %q: a file URL needs an absolute path and three slashes, as in file:///%s%s", rawURL, u.Host, u.Path)
+	case u.Path == "" || !strings.HasPrefix(u.Path, "/"):
+		return nil, fmt.Errorf("destination %q: a file URL needs an absolute path, as in file:///absolute/dir", rawURL)
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("destination %q: a file URL takes no query or fragment (escape ? as %%3F and # as %%23)", rawURL)
+	}
+	if opts.RestoreDelay == nil {
+		if v := os.Getenv(RestoreDelayEnv); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return nil, fmt.Errorf("%s=%q is not a duration (use e.g. 30s, 5m or 0s)", RestoreDelayEnv, v)
+			}
+			opts.RestoreDelay = map[string]time.Duration{TierExpedited: d, TierStandard: d, TierBulk: d}
+		}
+	}
+	dir := filepath.FromSlash(u.Path)
+	if err := mkdirAllSync(dir); err != nil {
+		return nil, fmt.Errorf("destination %q: %w", rawURL, err)
+	}
+	return NewLocal(dir, opts)
+}

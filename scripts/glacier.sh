@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# glacier.sh — the yearly gb job, as cron runs it.
+#
+#   scripts/glacier.sh [-c glacier.cfg] list.txt          dry run: scan, plan,
+#                                                          inventory_dryrun.json
+#   scripts/glacier.sh [-c glacier.cfg] list.txt --run    scan | plan | pack | put | commit
+#
+# Exit codes: 0 done, 1 a stage failed, 2 usage or configuration error,
+# 3 done but some files were skipped or changed (see the warnings).
+# The gb-* programs are taken from $GB_BIN, else the repository's bin/
+# (scripts/build.sh fills it), else $PATH. Nothing is built here.
+set -Eeuo pipefail
+
+prog=glacier.sh
+usage() {
+	cat >&2 <<USAGE
+usage: $prog [-c glacier.cfg] [--run] [--lock FILE] list.txt
+  -c, --config FILE   glacier.cfg (default: ./glacier.cfg when present)
+      --run           really pack and upload (default: dry run)
+      --lock FILE     lock file (default: .glacier.lock beside list.txt)
+USAGE
+}
+die() { echo "$prog: error: $*" >&2; exit "${2:-1}"; }
+
+cfg_args=()
+run=no
+list=
+lock=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-c | --config) [ $# -ge 2 ] || { usage; exit 2; }; cfg_args=(-c "$2"); shift 2 ;;
+	--config=*) cfg_args=(-c "${1#--config=}"); shift ;;
+	--run) run=yes; shift ;;
+	--lock) [ $# -ge 2 ] || { usage; exit 2; }; lock=$2; shift 2 ;;
+	-h | --help) usage; exit 0 ;;
+	-*) echo "$prog: error: unknown option $1" >&2; usage; exit 2 ;;
+	*) [ -z "$list" ] || { echo "$prog: error: more than one list file" >&2; usage; exit 2; }; list=$1; shift ;;
+	esac
+done
+[ -n "$list" ] || { echo "$prog: error: no list.txt given" >&2; usage; exit 2; }
+[ -r "$list" ] || die "$list: cannot read the source list" 2
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -n "${GB_BIN:-}" ]; then
+	bin=$GB_BIN/
+elif [ -x "$here/../bin/gb-scan" ]; then
+	bin=$here/../bin/
+else
+	bin=
+fi
+for s in gb-scan gb-plan gb-pack gb-put gb-commit; do
+	command -v "${bin}$s" >/dev/null || die "${bin}$s not found; run scripts/build.sh or set GB_BIN" 1
+done
+
+# One run at a time: a second one (cron overlapping a long upload) leaves
+# at once instead of queueing behind the first.
+lock=${lock:-$(dirname "$list")/.glacier.lock}
+exec 9>>"$lock" || die "cannot open lock file $lock"
+if ! flock -n 9; then
+	die "another glacier.sh run holds $lock; not starting a second one" 1
+fi
+
+status=0
+check() { # check NAME CODE: 0 and 3 (warnings) go on, anything else stops
+	case "$2" in
+	0) ;;
+	3) status=3 ;;
+	*) echo "$prog: error: $1 failed (exit $2)" >&2; failed=yes ;;
+	esac
+}
+failed=no
+if [ "$run" = no ]; then
+	echo "$prog: dry run: nothing is packed or uploaded (add --run to back up)" >&2
+	set +e
+	"${bin}gb-scan" "${cfg_args[@]}" "$list" | "${bin}gb-plan" "${cfg_args[@]}" | "${bin}gb-commit" "${cfg_args[@]}" --dry-run
+	codes=("${PIPESTATUS[@]}")
+	set -e
+	check gb-scan "${codes[0]}"; check gb-plan "${codes[1]}"; check gb-commit "${codes[2]}"
+else
+	set +e
+	"${bin}gb-scan" "${cfg_args[@]}" "$list" | "${bin}gb-plan" "${cfg_args[@]}" | "${bin}gb-pack" "${cfg_args[@]}" |
+		"${bin}gb-put" "${cfg_args[@]}" | "${bin}gb-commit" "${cfg_args[@]}"
+	codes=("${PIPESTATUS[@]}")
+	set -e
+	check gb-scan "${codes[0]}"; check gb-plan "${codes[1]}"; check gb-pack "${codes[2]}"
+	check gb-put "${codes[3]}"; check gb-commit "${codes[4]}"
+fi
+if [ "$failed" = yes ]; then
+	exit 1
+fi
+exit "$status"
