@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/fault"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
@@ -377,6 +378,7 @@ func (s *state) apply(b *plannedBag, stored inventory.Bag) error {
 }
 
 func (s *state) save() error {
+	fault.Point("commit.save")
 	if !s.backedUp && !s.opts.DryRun {
 		if _, err := inventory.BackupDaily(s.out, s.opts.Settings.InventoryBakDir, s.opts.Now); err != nil {
 			return fmt.Errorf("daily inventory backup: %w", err)

@@ -19,11 +19,13 @@ import (
 
 	"github.com/gbarchive/gb/pkg/bag"
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/fault"
 	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/tidwall/gjson"
+	"golang.org/x/sys/unix"
 )
 
 // Options configure packing.
@@ -86,9 +88,12 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := os.MkdirAll(st.ManifestDir, 0o755); err != nil {
 		return fmt.Errorf("manifest dir: %w", err)
 	}
-	// Partial files are what a killed pack left behind; nothing refers to them.
-	removePartials(st.StagingDir)
-	removePartials(st.ManifestDir)
+	// Staging holds only this run's bags: whatever an interrupted run
+	// left there is either a partial file or a bag whose id that run
+	// spent, and nothing will upload it.
+	removeStale(st.StagingDir, true)
+	removeStale(st.ManifestDir, false)
+	staged := map[string]int64{}
 
 	w := records.NewWriter(out)
 	r := records.NewReader(in, name)
@@ -111,7 +116,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if err != nil {
 			return err
 		}
-		if err := waitForRoom(ctx, st.StagingDir, st.StagingLimitBytes(), b.bytes, opts.Poll, errOut); err != nil {
+		if err := waitForRoom(ctx, staged, out, st.StagingLimitBytes(), b.bytes, opts.Poll, errOut); err != nil {
 			return err
 		}
 		raw := append([]byte(nil), l.Raw...)
@@ -120,6 +125,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			return fmt.Errorf("bag %s: %w", b.id, err)
 		}
 		warnings += p.Warnings
+		staged[p.File] = p.Bytes
 		if err := w.WriteRaw(raw); err != nil {
 			return err
 		}
@@ -136,45 +142,50 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	return nil
 }
 
-func removePartials(dir string) {
+func removeStale(dir string, bags bool) {
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), ".partial") {
-			os.Remove(filepath.Join(dir, e.Name()))
+		n := e.Name()
+		if strings.HasSuffix(n, ".partial") || (bags && e.Type().IsRegular() && strings.Contains(n, "_bag_") && strings.Contains(n, ".tar")) {
+			os.Remove(filepath.Join(dir, n))
 		}
 	}
 }
 
-// stagedBytes is the size of complete bags waiting for gb-put.
-func stagedBytes(dir string) int64 {
+// stagedBytes is the size of this run's bags still waiting for gb-put,
+// which removes each once it is stored.
+func stagedBytes(staged map[string]int64) int64 {
 	var n int64
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), ".partial") || !strings.Contains(e.Name(), ".tar") || strings.HasSuffix(e.Name(), ".journal") {
+	for p, size := range staged {
+		if _, err := os.Stat(p); err != nil {
+			delete(staged, p)
 			continue
 		}
-		if fi, err := e.Info(); err == nil {
-			n += fi.Size()
-		}
+		n += size
 	}
 	return n
 }
 
 // waitForRoom holds packing while staged bags exceed the bound, so a slow
 // uplink never fills the disk. An empty staging area always has room, so
-// a bag larger than the bound still gets packed.
-func waitForRoom(ctx context.Context, dir string, limit, next int64, poll time.Duration, errOut io.Writer) error {
+// a bag larger than the bound still gets packed. If the stage reading our
+// output has gone, nobody will drain staging: stop instead of waiting
+// forever.
+func waitForRoom(ctx context.Context, staged map[string]int64, out io.Writer, limit, next int64, poll time.Duration, errOut io.Writer) error {
 	if limit <= 0 {
 		return nil
 	}
 	said := false
 	for {
-		staged := stagedBytes(dir)
-		if staged == 0 || staged+next <= limit {
+		n := stagedBytes(staged)
+		if n == 0 || n+next <= limit {
 			return nil
 		}
+		if readerGone(out) {
+			return fmt.Errorf("waiting for staged bags to be uploaded, but the next stage has exited")
+		}
 		if !said {
-			fmt.Fprintf(errOut, "gb-pack: waiting for gb-put: %.2f GB staged, limit %.2f GB\n", float64(staged)/1e9, float64(limit)/1e9)
+			fmt.Fprintf(errOut, "gb-pack: waiting for gb-put: %.2f GB staged, limit %.2f GB\n", float64(n)/1e9, float64(limit)/1e9)
 			said = true
 		}
 		select {
@@ -294,6 +305,7 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 		if written[path] {
 			return nil
 		}
+		fault.Point("pack.entry")
 		e, skipped, warn, err := bw.Add(path, info)
 		if err != nil {
 			return err
@@ -407,4 +419,17 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 		}
 	}
 	return p, nil
+}
+
+// readerGone reports whether out is a pipe whose reading end is closed.
+func readerGone(out io.Writer) bool {
+	f, ok := out.(*os.File)
+	if !ok {
+		return false
+	}
+	fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLOUT}}
+	if _, err := unix.Poll(fds, 0); err != nil {
+		return false
+	}
+	return fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0
 }

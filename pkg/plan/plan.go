@@ -173,7 +173,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 				sourceOrder = append(sourceOrder, src)
 			}
 			sources[src] = l.Get("mode").String()
-			excludes[src] = nil
+			excludes[src] = []string{}
 			for _, x := range l.Get("excludes").Array() {
 				excludes[src] = append(excludes[src], x.String())
 			}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gbarchive/gb/pkg/fault"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
 )
@@ -82,6 +83,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			return err
 		}
 		up, err := upload(ctx, opts, p)
+		fault.Point("put.stored")
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -168,4 +170,3 @@ func putManifest(ctx context.Context, st store.Store, key, file string) error {
 	}
 	return store.PutReplace(ctx, st, key, b)
 }
-

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrInvalidKey: the key breaks the rules every store keeps (see Store).
@@ -15,8 +16,8 @@ var ErrInvalidKey = errors.New("invalid key")
 const MaxKeyLen = 1024
 
 // CheckKey reports whether key is one every store accepts: non-empty, at
-// most MaxKeyLen bytes, slash-separated, not starting with "/", with no
-// empty, "." or ".." element and no NUL byte. S3 itself would take most of
+// most MaxKeyLen bytes of UTF-8, slash-separated, not starting with "/",
+// with no empty, "." or ".." element and no NUL byte. S3 itself would take most of
 // these; they are refused so that a key means the same thing as a local
 // path and as an S3 key.
 func CheckKey(key string) error {
@@ -30,6 +31,8 @@ func CheckKey(key string) error {
 		return bad(fmt.Sprintf("is %d bytes, over the limit of %d", len(key), MaxKeyLen))
 	case strings.IndexByte(key, 0) >= 0:
 		return bad("contains a NUL byte")
+	case !utf8.ValidString(key):
+		return bad("is not valid UTF-8, which S3 requires")
 	case strings.HasPrefix(key, "/"):
 		return bad("starts with \"/\"")
 	}
