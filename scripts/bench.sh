@@ -99,19 +99,20 @@ need go "install Go (https://go.dev/dl/); the harness builds gb itself"
 need zstd "install it: apt-get install -y zstd"
 need tar "install GNU tar: apt-get install -y tar"
 need find "install GNU find: apt-get install -y findutils"
-tar --version 2>/dev/null | head -n 1 | grep -q 'GNU tar' || die "tar is not GNU tar; install it: apt-get install -y tar"
-find --version 2>/dev/null | head -n 1 | grep -q 'GNU findutils' || die "find is not GNU find; install it: apt-get install -y findutils"
+[[ $(tar --version 2>/dev/null | head -n 1) == *"GNU tar"* ]] || die "tar is not GNU tar; install it: apt-get install -y tar"
+[[ $(find --version 2>/dev/null | head -n 1) == *"GNU findutils"* ]] || die "find is not GNU find; install it: apt-get install -y findutils"
 [ -x /usr/bin/time ] || die "/usr/bin/time not found; install GNU time: apt-get install -y time"
 /usr/bin/time -f '%e %M' true >/dev/null 2>&1 || die "/usr/bin/time is not GNU time; install it: apt-get install -y time"
-for t in date df sort head tail stat sync mktemp nproc sha256sum cut wc; do
+for t in date df sort head tail stat sync mktemp nproc sha256sum cut wc tr env uname; do
 	need "$t" "install GNU coreutils: apt-get install -y coreutils"
 done
-date +%N | grep -q '^[0-9]\{9\}$' || die "date +%N does not give nanoseconds; GNU coreutils date is needed"
+[[ $(date +%N) =~ ^[0-9]{9}$ ]] || die "date +%N does not give nanoseconds; GNU coreutils date is needed"
 
 # ------------------------------------------------------------ work dirs
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bytes_wanted=$(gb_to_bytes "$gb")
 [ "$bytes_wanted" -gt 0 ] || die "--gb must be above 0" 2
+bin= work= run= own_work=no
 bin=$(mktemp -d "${TMPDIR:-/tmp}/gb-bench-bin.XXXXXX")
 if [ -n "$dir" ]; then
 	mkdir -p "$dir"
@@ -125,8 +126,10 @@ tree=$work/tree
 marker=$work/tree.marker
 run=$work/run
 cleanup() {
-	rm -rf "${bin:?}"
-	if [ "$keep" = yes ]; then
+	if [ -n "$bin" ]; then rm -rf "${bin:?}"; fi
+	if [ -z "$work" ]; then
+		return
+	elif [ "$keep" = yes ]; then
 		say "kept $work"
 	elif [ "$own_work" = yes ]; then
 		rm -rf "${work:?}"
@@ -162,7 +165,7 @@ else
 	if [ -e "$tree" ] && [ -z "$have_marker" ]; then
 		die "$tree exists but has no $marker, so it was not made by $prog; remove it or choose another --dir"
 	fi
-	avail=$(df -P -B1 --output=avail "$work" | tail -n 1 | tr -d ' ')
+	avail=$(df -B1 --output=avail "$work" | tail -n 1 | tr -d ' ')
 	# The tree, plus one set of bags and one tar.zst of at most its size.
 	need_bytes=$((3 * bytes_wanted + 1000000000))
 	[ "$avail" -ge "$need_bytes" ] ||
@@ -180,7 +183,7 @@ json_int() { # json_int FIELD LINE
 tree_files=$(json_int files "$stats")
 tree_bytes=$(json_int bytes "$stats")
 tree_dirs=$(json_int dirs "$stats")
-avail=$(df -P -B1 --output=avail "$work" | tail -n 1 | tr -d ' ')
+avail=$(df -B1 --output=avail "$work" | tail -n 1 | tr -d ' ')
 [ "$avail" -ge $((2 * tree_bytes + 500000000)) ] ||
 	die "$(div "$avail" 1000000000 1) GB free in $work; the outputs need about $(div $((2 * tree_bytes)) 1000000000 1) GB"
 
@@ -206,7 +209,7 @@ export GB_STATE_DIR=$run/state GB_STAGING_LIMIT_GB=0 GB_DEST=file://$run/store
 results=$run/results.tsv
 : >"$results"
 timed() {
-	local name=$1 t0 t1 e rss cpu usr sys
+	local name=$1 t0 t1 rss cpu usr sys
 	shift
 	sync
 	t0=$(date +%s%N)
@@ -214,7 +217,7 @@ timed() {
 		die "$name failed: $(tail -n 3 "$run/logs/$name.err" "$run/time.out" 2>/dev/null)"
 	fi
 	t1=$(date +%s%N)
-	read -r e rss cpu usr sys <"$run/time.out"
+	read -r _ rss cpu usr sys <"$run/time.out"
 	cpu=${cpu%\%}
 	[[ $cpu =~ ^[0-9]+$ ]] || cpu=0
 	echo "$name $((t1 - t0)) $rss $cpu ${usr/./} ${sys/./}" >>"$results"
@@ -236,18 +239,16 @@ medians() {
 	m_usr=$(median "${a_usr[@]}") m_sys=$(median "${a_sys[@]}")
 }
 
-find_cmd() { find "$tree" -printf '%s %T@ %p\n'; }
-scan_cmd() { "$bin/gb-scan" "$list"; }
-tar_zstd() { # tar_zstd OUT [sync]
-	bash -c 'set -o pipefail; tar -C "$1" -cf - "$2" | zstd -1 -T0 -q >"$3" && if [ "$4" = sync ]; then sync "$3"; fi' \
-		_ "$(dirname "$tree")" "$(basename "$tree")" "$1" "${2:-}"
-}
+# The peer pack command, run by bash -c so GNU time sees the whole
+# pipeline: tar_zstd OUT [sync].
+tar_zstd=(bash -c 'set -o pipefail; tar -C "$1" -cf - "$2" | zstd -1 -T0 -q >"$3" && if [ "$4" = sync ]; then sync "$3"; fi'
+	_ "$(dirname "$tree")" "$(basename "$tree")")
 clear_stage() { rm -rf "${GB_STATE_DIR:?}/stage" "${GB_STATE_DIR:?}/manifests"; }
 
 # ------------------------------------------------------------------ scan
 say "scan: warm-up runs"
-find_entries=$(find_cmd | wc -l)
-scan_cmd >"$run/scan.ndjson" 2>>"$run/logs/gb-scan.err" || die "gb-scan failed; see $run/logs/gb-scan.err"
+find_entries=$(find "$tree" -printf '%s %T@ %p\n' | wc -l)
+"$bin/gb-scan" "$list" >"$run/scan.ndjson" 2>>"$run/logs/gb-scan.err" || die "gb-scan failed; see $run/logs/gb-scan.err"
 scan_summary=$(tail -n 1 "$run/scan.ndjson")
 scan_files=$(json_int files "$scan_summary")
 scan_bytes=$(json_int bytes "$scan_summary")
@@ -264,8 +265,8 @@ done
 # ------------------------------------------------------------------ pack
 for t in "$bag_small" "$bag_large"; do
 	say "pack: planning with bag target $t GB"
-	GB_TARGET_BAG_GB=$t scan_cmd 2>>"$run/logs/gb-scan.err" |
-		GB_TARGET_BAG_GB=$t "$bin/gb-plan" >"$run/plan-$t.ndjson" 2>>"$run/logs/gb-plan.err" ||
+	env GB_TARGET_BAG_GB="$t" "$bin/gb-scan" "$list" 2>>"$run/logs/gb-scan.err" |
+		env GB_TARGET_BAG_GB="$t" "$bin/gb-plan" >"$run/plan-$t.ndjson" 2>>"$run/logs/gb-plan.err" ||
 		die "gb-scan | gb-plan failed; see $run/logs"
 done
 count_bags() {
@@ -279,38 +280,36 @@ bags_large=$(count_bags "$run/plan-$bag_large.ndjson")
 # Warm-ups double as checks that nothing was dropped: every content byte
 # is in gb's bags, every entry in the tar.
 say "pack: warm-up runs (and completeness checks)"
-tar_zstd "$run/out/tree.tar.zst" 2>>"$run/logs/tar.err" || die "tar | zstd failed; see $run/logs/tar.err"
+"${tar_zstd[@]}" "$run/out/tree.tar.zst" "" 2>>"$run/logs/tar.err" || die "tar | zstd failed; see $run/logs/tar.err"
 tar_entries=$(zstd -dc "$run/out/tree.tar.zst" | tar -tf - | wc -l)
 [ "$tar_entries" -eq "$find_entries" ] || die "the tar holds $tar_entries entries; the tree has $find_entries"
 tar_size=$(stat -c %s "$run/out/tree.tar.zst")
 rm -f "$run/out/tree.tar.zst"
 for t in "$bag_small" "$bag_large"; do
 	clear_stage
-	GB_TARGET_BAG_GB=$t "$bin/gb-pack" <"$run/plan-$t.ndjson" >"$run/packed-$t.ndjson" 2>>"$run/logs/gb-pack.err" ||
+	env GB_TARGET_BAG_GB="$t" "$bin/gb-pack" <"$run/plan-$t.ndjson" >"$run/packed-$t.ndjson" 2>>"$run/logs/gb-pack.err" ||
 		die "gb-pack failed or warned (exit $?); see $run/logs/gb-pack.err"
-	content=0 packed=0 nbags=0
+	content=0 packed=0
 	while IFS= read -r l; do
 		if [[ $l == '{"kind":"packed"'* ]]; then
-			nbags=$((nbags + 1))
 			content=$((content + $(json_int content_bytes "$l")))
 			packed=$((packed + $(json_int bytes "$l")))
 		fi
 	done <"$run/packed-$t.ndjson"
 	[ "$content" -eq "$tree_bytes" ] || die "gb-pack (bag $t GB) packed $content content bytes; the tree has $tree_bytes"
-	printf -v "packed_${nbags}_$([ "$t" = "$bag_small" ] && echo small || echo large)" '%s' "$packed"
 	if [ "$t" = "$bag_small" ]; then gb_size_small=$packed; else gb_size_large=$packed; fi
 done
 clear_stage
 for ((i = 1; i <= reps; i++)); do
 	say "pack: timed run $i/$reps"
-	timed tar-zstd tar_zstd "$run/out/tree.tar.zst"
+	timed tar-zstd "${tar_zstd[@]}" "$run/out/tree.tar.zst" ""
 	rm -f "$run/out/tree.tar.zst"
-	GB_TARGET_BAG_GB=$bag_small timed gb-pack-small "$bin/gb-pack" <"$run/plan-$bag_small.ndjson" >/dev/null
+	timed gb-pack-small env GB_TARGET_BAG_GB="$bag_small" "$bin/gb-pack" <"$run/plan-$bag_small.ndjson" >/dev/null
 	clear_stage
-	GB_TARGET_BAG_GB=$bag_large timed gb-pack-large "$bin/gb-pack" <"$run/plan-$bag_large.ndjson" >/dev/null
+	timed gb-pack-large env GB_TARGET_BAG_GB="$bag_large" "$bin/gb-pack" <"$run/plan-$bag_large.ndjson" >/dev/null
 	clear_stage
 	# For reference only: gb-pack fsyncs each bag, plain tar | zstd does not.
-	timed tar-zstd-fsync tar_zstd "$run/out/tree.tar.zst" sync
+	timed tar-zstd-fsync "${tar_zstd[@]}" "$run/out/tree.tar.zst" sync
 	rm -f "$run/out/tree.tar.zst"
 done
 
@@ -343,8 +342,14 @@ medians gb-pack-large; large_ns=$m_ns large_rss=$m_rss
 
 echo
 echo "gb benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ), gb $(cd "$repo" && git describe --always --dirty 2>/dev/null || echo '?')"
-echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $((mem_avail_kb / 1024 / 1024)) GB memory available, kernel $(uname -r)"
-echo "tools:   $(go version | cut -d' ' -f3), $(find --version | head -n 1), $(tar --version | head -n 1), zstd $(zstd -V | grep -o 'v[0-9.]*')"
+cpu_model=?
+while IFS=: read -r k v; do
+	if [[ $k == "model name"* ]]; then cpu_model=${v# }; break; fi
+done </proc/cpuinfo
+zstd_version=$(zstd -V)
+[[ $zstd_version =~ (v[0-9.]+) ]] && zstd_version=${BASH_REMATCH[1]}
+echo "machine: $(nproc) CPUs ($cpu_model), $((mem_avail_kb / 1024 / 1024)) GB memory available, kernel $(uname -r)"
+echo "tools:   $(go version | cut -d' ' -f3), $(find --version | head -n 1), $(tar --version | head -n 1), zstd $zstd_version"
 echo "tree:    $tree ($(group "$tree_files") files in $(group "$tree_dirs") dirs, $(div "$tree_bytes" 1000000000 2) GB; $stats)"
 echo "method:  each command ran once untimed as a warm-up, so both sides read from a warm page cache"
 echo "         ($cache_note); then $reps timed runs, interleaved with the peer, a sync before each;"

@@ -105,6 +105,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	var forgets []string
 	sources := map[string]inventory.Source{}
 	planSeen := false
+	planDirty := 0
 	for {
 		l, err := r.Next()
 		if err == io.EOF {
@@ -196,6 +197,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			forgets = append(forgets, inventory.KeyOf(k))
 		case records.KindPlan:
 			planSeen = true
+			planDirty = int(l.Get("atoms_new").Int() + l.Get("atoms_changed").Int())
 			if n := int(l.Get("next_bag").Int()); n > inv.NextBag && !opts.DryRun {
 				// Ids handed out by the plan are spent even if a bag was
 				// dropped on the way: never reuse a key that may exist.
@@ -244,6 +246,11 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 				}
 			}
 		}
+	}
+	if planSeen && planDirty-s.sum.AtomsPacked > s.sum.AtomsPending {
+		// Bags dropped between plan and commit never show up here; the
+		// plan's count of atoms to pack still does.
+		s.sum.AtomsPending = planDirty - s.sum.AtomsPacked
 	}
 	if s.maxID >= inv.NextBag {
 		inv.NextBag = s.maxID + 1

@@ -94,6 +94,12 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	removeStale(st.StagingDir, true)
 	removeStale(st.ManifestDir, false)
 	staged := map[string]int64{}
+	limit := st.StagingLimitBytes()
+	if limit > 0 && !isPipe(out) {
+		// Only a gb-put reading our output drains staging; waiting for
+		// one that is not there would hang forever.
+		limit = 0
+	}
 
 	w := records.NewWriter(out)
 	r := records.NewReader(in, name)
@@ -116,7 +122,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if err != nil {
 			return err
 		}
-		if err := waitForRoom(ctx, staged, out, st.StagingLimitBytes(), b.bytes, opts.Poll, errOut); err != nil {
+		if err := waitForRoom(ctx, staged, out, limit, b.bytes, opts.Poll, errOut); err != nil {
 			return err
 		}
 		raw := append([]byte(nil), l.Raw...)
@@ -432,4 +438,13 @@ func readerGone(out io.Writer) bool {
 		return false
 	}
 	return fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0
+}
+
+func isPipe(out io.Writer) bool {
+	f, ok := out.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeNamedPipe != 0
 }

@@ -1,3 +1,14 @@
 package main
-import ("os";"strconv";"github.com/gbarchive/gb/internal/testtree")
-func main(){ n,_:=strconv.ParseInt(os.Args[2],10,64); if err:=testtree.Make(os.Args[1], n); err!=nil {panic(err)} }
+
+import (
+	"github.com/gbarchive/gb/internal/testtree"
+	"os"
+	"strconv"
+)
+
+func main() {
+	n, _ := strconv.ParseInt(os.Args[2], 10, 64)
+	if err := testtree.Make(os.Args[1], n); err != nil {
+		panic(err)
+	}
+}
