@@ -332,6 +332,7 @@ row() { # row LABEL NAME UNIT-COUNT UNIT PEER-NAME
 	fi
 	line "$label" "$(div "$ns" 1000000000 3)" "$tp" "$(mb "$rss")" "$cpu%" "$(div "$usr" 100 2)" "$(div "$sys" 100 2)" "$speed" "$rssr"
 }
+plural() { if [ "$1" = 1 ]; then echo "1 $2"; else echo "$1 ${2}s"; fi; }
 pass() { if [ "$1" = 1 ]; then echo PASS; else echo MISS; fi; }
 
 medians find; find_ns=$m_ns
@@ -350,7 +351,11 @@ zstd_version=$(zstd -V)
 [[ $zstd_version =~ (v[0-9.]+) ]] && zstd_version=${BASH_REMATCH[1]}
 echo "machine: $(nproc) CPUs ($cpu_model), $((mem_avail_kb / 1024 / 1024)) GB memory available, kernel $(uname -r)"
 echo "tools:   $(go version | cut -d' ' -f3), $(find --version | head -n 1), $(tar --version | head -n 1), zstd $zstd_version"
-echo "tree:    $tree ($(group "$tree_files") files in $(group "$tree_dirs") dirs, $(div "$tree_bytes" 1000000000 2) GB; $stats)"
+echo "tree:    $tree: $(group "$tree_files") files, $(div "$tree_bytes" 1000000000 2) GB, in $(json_int atoms "$stats") atoms" \
+	"(top-level dirs) + $(json_int loose "$stats") loose files, $(group "$tree_dirs") dirs"
+echo "         sizes: $(group "$(json_int small "$stats")") under 16 KB, $(json_int medium "$stats") of 100 KB-10 MB," \
+	"$(json_int large "$stats") of 50-200 MB; content: $(div "$(json_int text_bytes "$stats")" 1000000000 2) GB text-like," \
+	"$(div "$(json_int random_bytes "$stats")" 1000000000 2) GB random"
 echo "method:  each command ran once untimed as a warm-up, so both sides read from a warm page cache"
 echo "         ($cache_note); then $reps timed runs, interleaved with the peer, a sync before each;"
 echo "         the table shows medians. Wall time from date (ns); RSS, CPU, user and sys from GNU time."
@@ -365,8 +370,8 @@ line "-------" "------" "----------" "------" "---" "------" "-----" "-----" "--
 row "find -printf" find "$tree_files" files
 row "gb-scan" gb-scan "$tree_files" files find
 row "tar | zstd -1 -T0" tar-zstd "$tree_bytes" bytes
-row "gb-pack (bag $bag_small GB, $bags_small bags)" gb-pack-small "$tree_bytes" bytes tar-zstd
-row "gb-pack (bag $bag_large GB, $bags_large bags)" gb-pack-large "$tree_bytes" bytes tar-zstd
+row "gb-pack (bag $bag_small GB, $(plural "$bags_small" bag))" gb-pack-small "$tree_bytes" bytes tar-zstd
+row "gb-pack (bag $bag_large GB, $(plural "$bags_large" bag))" gb-pack-large "$tree_bytes" bytes tar-zstd
 row "tar | zstd + fsync (reference)" tar-zstd-fsync "$tree_bytes" bytes
 echo
 echo "archive size: tar.zst $(div "$tar_size" 1000000 1) MB ($(div "$tree_bytes" "$tar_size" 2)x);" \

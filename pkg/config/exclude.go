@@ -60,7 +60,7 @@ func (e *Excluder) Add(p string) error {
 	if p == "" {
 		return fmt.Errorf("empty pattern")
 	}
-	if _, err := match(p, ""); err != nil {
+	if err := validate(p); err != nil {
 		return fmt.Errorf("bad pattern %q: %v", p, err)
 	}
 	pt := pattern{text: p, anchored: strings.HasPrefix(p, "/"), literal: !strings.ContainsAny(p, `*?[\`)}
@@ -109,6 +109,28 @@ func matchPat(p pattern, s string) (bool, error) {
 		return p.text == s, nil
 	}
 	return match(p.text, s)
+}
+
+// validate checks the whole pattern: match stops at the first byte that
+// differs, so matching against "" would not reach a bad class or a
+// trailing backslash after the first character.
+func validate(p string) error {
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			if i+1 >= len(p) {
+				return fmt.Errorf("trailing backslash")
+			}
+			i++
+		case '[':
+			_, n, err := class(p[i:], 0)
+			if err != nil {
+				return err
+			}
+			i += n - 1
+		}
+	}
+	return nil
 }
 
 // match is fnmatch without FNM_PATHNAME: '*' and '?' match '/'.

@@ -90,6 +90,11 @@ func TestExcluded(t *testing.T) {
 			no:      []string{"/x"},
 		},
 		{
+			pattern: `a\[`,
+			yes:     []string{"/a["},
+			no:      []string{"/a"},
+		},
+		{
 			pattern: `a\b`,
 			yes:     []string{"/ab"},
 			no:      []string{`/a\b`},

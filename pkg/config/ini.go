@@ -101,10 +101,13 @@ func LoadFile(path string) (*File, error) {
 			if err := key.check(v); err != nil {
 				return nil, &Error{File: path, Line: no, Msg: fmt.Sprintf("%s: %v", k, err)}
 			}
-			if key.isPath && v != "" && !filepath.IsAbs(v) {
-				v = filepath.Join(filepath.Dir(abs), expandHome(v))
-			} else if key.isPath {
+			if key.isPath {
+				// Expand "~" first: joining the config directory with an
+				// already expanded home path would nest one in the other.
 				v = expandHome(v)
+				if v != "" && !filepath.IsAbs(v) {
+					v = filepath.Join(filepath.Dir(abs), v)
+				}
 			}
 			cf.Values[key.flag] = v
 			cf.Lines[key.flag] = no

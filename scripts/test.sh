@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every gb test: go vet, then the unit, store-conformance and
+# end-to-end tests with the race detector. The end-to-end tests check bags
+# with stock GNU tar, zstd and jq; this script installs them from Debian's
+# packages when they are missing (as root, or with sudo).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+missing=()
+for tool in tar:tar zstd:zstd jq:jq flock:util-linux; do
+	command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "test.sh: installing ${missing[*]}" >&2
+	sudo=
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+go vet ./...
+go test -race -count=1 "$@" ./...
