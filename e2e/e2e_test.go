@@ -14,6 +14,15 @@ import (
 
 	"github.com/gbarchive/gb/internal/testtree"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	// The commands run as binaries built in TestMain; importing what they
+	// are made of lets go test's cache notice when that changes.
+	_ "github.com/gbarchive/gb/pkg/cli"
+	_ "github.com/gbarchive/gb/pkg/commit"
+	_ "github.com/gbarchive/gb/pkg/pack"
+	_ "github.com/gbarchive/gb/pkg/plan"
+	_ "github.com/gbarchive/gb/pkg/put"
+	_ "github.com/gbarchive/gb/pkg/scan"
 )
 
 var binDir string

@@ -14,12 +14,15 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"sort"
 	"sync"
+	"syscall"
 
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/records"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 )
 
 // Options configure a scan.
@@ -222,7 +225,11 @@ func (s *scanner) atom(ctx context.Context, src config.Source, ref fstree.AtomRe
 				t.warnings++
 				return nil
 			}
-			h.Write(leaf(info, p, &t))
+			link := ""
+			if info.Mode()&fs.ModeSymlink != 0 {
+				link, _ = os.Readlink(p)
+			}
+			h.Write(leaf(nil, baseName(p), metaOf(info), link, &t))
 			return nil
 		})
 		if err != nil {
@@ -235,7 +242,7 @@ func (s *scanner) atom(ctx context.Context, src config.Source, ref fstree.AtomRe
 			t.warnings++
 			break
 		}
-		d := s.dir(ctx, ref.Path, info, &t)
+		d := s.dir(ctx, ref.Path, metaOf(info), &t)
 		h.Write(d)
 	}
 	if err := ctx.Err(); err != nil {
@@ -269,44 +276,40 @@ func (t *tally) add(o *tally) {
 	t.mu.Unlock()
 }
 
-// leaf is the hashed description of a non-directory entry: type, name,
-// mode, size, mtime (ns) and link target, each length-prefixed so no two
-// different entries encode alike.
-func leaf(info fs.FileInfo, p string, t *tally) []byte {
-	var b []byte
-	m := info.Mode()
-	b = append(b, typeByte(m))
-	b = appendStr(b, baseName(p))
-	b = binary.BigEndian.AppendUint32(b, uint32(m.Perm()|m&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)))
-	b = binary.BigEndian.AppendUint64(b, uint64(info.Size()))
-	b = binary.BigEndian.AppendUint64(b, uint64(info.ModTime().UnixNano()))
-	if m&fs.ModeSymlink != 0 {
-		target, _ := os.Readlink(p)
-		b = appendStr(b, target)
-	}
-	t.files++
-	if m.IsRegular() {
-		t.bytes += info.Size()
-	}
-	return b
+// meta is what the hash covers of one entry.
+type meta struct {
+	mode  uint32 // st_mode: type and permission bits
+	size  int64
+	mtime int64 // ns
 }
 
-func typeByte(m fs.FileMode) byte {
-	switch {
-	case m.IsDir():
-		return 'd'
-	case m&fs.ModeSymlink != 0:
-		return 'l'
-	case m&fs.ModeNamedPipe != 0:
-		return 'p'
-	case m&fs.ModeSocket != 0:
-		return 's'
-	case m&fs.ModeDevice != 0:
-		return 'b'
-	case m.IsRegular():
-		return 'f'
+func metaOf(info fs.FileInfo) meta {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return meta{mode: st.Mode, size: st.Size, mtime: info.ModTime().UnixNano()}
 	}
-	return '?'
+	return meta{mode: uint32(info.Mode().Perm()), size: info.Size(), mtime: info.ModTime().UnixNano()}
+}
+
+func metaStat(st *unix.Stat_t) meta {
+	return meta{mode: st.Mode, size: st.Size, mtime: st.Mtim.Sec*1e9 + st.Mtim.Nsec}
+}
+
+// leaf is the hashed description of a non-directory entry: type and
+// permission bits, name, size, mtime (ns) and link target, each
+// length-prefixed so no two different entries encode alike.
+func leaf(b []byte, name string, m meta, link string, t *tally) []byte {
+	b = binary.BigEndian.AppendUint32(b, m.mode)
+	b = appendStr(b, name)
+	b = binary.BigEndian.AppendUint64(b, uint64(m.size))
+	b = binary.BigEndian.AppendUint64(b, uint64(m.mtime))
+	if m.mode&unix.S_IFMT == unix.S_IFLNK {
+		b = appendStr(b, link)
+	}
+	t.files++
+	if m.mode&unix.S_IFMT == unix.S_IFREG {
+		t.bytes += m.size
+	}
+	return b
 }
 
 func appendStr(b []byte, s string) []byte {
@@ -325,13 +328,15 @@ func baseName(p string) string {
 
 // dir hashes a directory Merkle-style: its own metadata plus, in name
 // order, each child's description (a directory child by its digest). Each
-// directory's digest depends only on its subtree, so subtrees can be
-// hashed concurrently and still give the same answer as a sequential walk.
-func (s *scanner) dir(ctx context.Context, p string, info fs.FileInfo, t *tally) []byte {
+// directory's digest depends only on its subtree, so subtrees are hashed
+// concurrently and still give the answer a sequential walk would. Entries
+// are stat'ed relative to the open directory (fstatat), which spares the
+// kernel a walk of the whole path for every file.
+func (s *scanner) dir(ctx context.Context, p string, self meta, t *tally) []byte {
 	var local tally
 	local.dirs++
 	h := sha256.New()
-	ents, err := os.ReadDir(p)
+	names, fd, err := readNames(p)
 	if err != nil {
 		s.warning(p, err)
 		local.warnings++
@@ -340,49 +345,66 @@ func (s *scanner) dir(ctx context.Context, p string, info fs.FileInfo, t *tally)
 	type sub struct {
 		digest []byte
 		done   chan struct{}
+		at     int
 	}
-	parts := make([][]byte, len(ents))
 	var subs []*sub
-	subIdx := make([]int, 0)
-	for i, e := range ents {
+	var buf []byte
+	var lb [4096]byte
+	parts := make([][]byte, len(names))
+	for i, name := range names {
 		if ctx.Err() != nil {
 			break
 		}
-		child := p + "/" + e.Name()
-		if s.ex.Excluded(child) {
+		child := p + "/" + name
+		if !s.ex.Empty() && s.ex.Excluded(child) {
 			continue
 		}
-		ci, err := e.Info()
-		if err != nil {
-			s.warning(child, err)
+		var st unix.Stat_t
+		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			s.warning(child, &fs.PathError{Op: "lstat", Path: child, Err: err})
 			local.warnings++
 			continue
 		}
-		if !ci.IsDir() {
-			parts[i] = leaf(ci, child, &local)
+		m := metaStat(&st)
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			link := ""
+			if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				n, err := unix.Readlinkat(fd, name, lb[:])
+				if err != nil {
+					s.warning(child, err)
+					local.warnings++
+				} else {
+					link = string(lb[:n])
+				}
+			}
+			start := len(buf)
+			buf = leaf(buf, name, m, link, &local)
+			parts[i] = buf[start:len(buf):len(buf)]
 			continue
 		}
-		sb := &sub{done: make(chan struct{})}
+		sb := &sub{done: make(chan struct{}), at: i}
 		subs = append(subs, sb)
-		subIdx = append(subIdx, i)
 		select {
 		case s.sem <- struct{}{}:
 			go func() {
 				defer func() { <-s.sem; close(sb.done) }()
 				var ct tally
-				sb.digest = s.dir(ctx, child, ci, &ct)
+				sb.digest = s.dir(ctx, child, m, &ct)
 				local.add(&ct)
 			}()
 		default:
 			var ct tally
-			sb.digest = s.dir(ctx, child, ci, &ct)
+			sb.digest = s.dir(ctx, child, m, &ct)
 			local.add(&ct)
 			close(sb.done)
 		}
 	}
-	for k, sb := range subs {
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+	for _, sb := range subs {
 		<-sb.done
-		parts[subIdx[k]] = sb.digest
+		parts[sb.at] = sb.digest
 	}
 	for _, b := range parts {
 		if b != nil {
@@ -390,14 +412,36 @@ func (s *scanner) dir(ctx context.Context, p string, info fs.FileInfo, t *tally)
 		}
 	}
 	var b []byte
-	m := info.Mode()
-	b = append(b, 'd')
+	b = binary.BigEndian.AppendUint32(b, self.mode)
 	b = appendStr(b, baseName(p))
-	b = binary.BigEndian.AppendUint32(b, uint32(m.Perm()|m&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)))
-	b = binary.BigEndian.AppendUint64(b, uint64(info.ModTime().UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(self.mtime))
 	b = h.Sum(b)
 	t.add(&local)
 	return b
+}
+
+// readNames lists a directory's entries in name order and returns the
+// open directory for fstatat (closed by the caller; -1 on error).
+func readNames(p string) ([]string, int, error) {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, -1, &fs.PathError{Op: "open", Path: p, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), p)
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		f.Close()
+		return nil, -1, err
+	}
+	// Keep fd open for fstatat: duplicate it before f's finalizer or
+	// Close can take it away.
+	nfd, err := unix.Dup(fd)
+	f.Close()
+	if err != nil {
+		return nil, -1, err
+	}
+	sort.Strings(names)
+	return names, nfd, nil
 }
 
 // splitPoints walks an atom larger than a bag in canonical order and cuts
