@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build gb commands:", err)
 		os.Exit(1)
 	}
+	os.Chmod(dir, 0o755)
 	binDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -73,7 +74,17 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GLACIER", filepath.Join(root, "scripts", "glacier.sh"))
 			env.Setenv("HOME", env.WorkDir+"/home")
 			env.Setenv("GB_NOW", "2026-01-15T02:00:00Z")
+			// Let an unprivileged user (see warnings.txtar) reach the
+			// work directory and the binaries.
+			os.Chmod(env.WorkDir, 0o755)
+			os.Chmod(filepath.Dir(env.WorkDir), 0o755)
 			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "root" {
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mktree":  cmdMktree,

@@ -164,6 +164,10 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 		var oerr error
 		f, oerr = openNoAtime(abs)
 		if oerr != nil {
+			var pe *fs.PathError
+			if errors.As(oerr, &pe) {
+				oerr = pe.Err
+			}
 			return e, true, oerr, nil
 		}
 		if st != nil && st.Nlink > 1 {

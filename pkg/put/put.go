@@ -82,6 +82,10 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// gb-commit reads packed records too (incomplete atoms, file counts).
+		if err := w.WriteRaw(l.Raw); err != nil {
+			return err
+		}
 		up, err := upload(ctx, opts, p)
 		fault.Point("put.stored")
 		if err != nil {
