@@ -183,11 +183,11 @@ func TestSizes(t *testing.T) {
 
 func TestSideFile(t *testing.T) {
 	tests := []struct {
-		name                 string
-		config, configured   string
-		list                 string
-		want                 string
-		explicit             bool
+		name               string
+		config, configured string
+		list               string
+		want               string
+		explicit           bool
 	}{
 		{name: "configured", configured: "/x/ex.txt", config: "/etc/gb/glacier.cfg", list: "/l/list.txt", want: "/x/ex.txt", explicit: true},
 		{name: "beside config", config: "/etc/gb/glacier.cfg", list: "/l/list.txt", want: "/etc/gb/exclude.txt"},

@@ -68,5 +68,6 @@ func PutRequests(size int64) int {
 	return int((size+ps-1)/ps) + 2
 }
 
-// Round2 rounds dollars to cents for display in records.
+// Round rounds dollars to 1/100 of a cent for records: small plans cost
+// fractions of a cent.
 func Round(v float64) float64 { return math.Round(v*1e4) / 1e4 }

@@ -13,7 +13,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -138,6 +140,14 @@ func Parse(name string, b []byte) (*Inventory, error) {
 			off = se.Offset
 		case errors.As(err, &te):
 			off = te.Offset
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			off = int64(len(bytes.TrimRight(b, " \t\r\n")))
+		default:
+			// Unknown fields and errors from a field's own decoder (a
+			// bad time) carry no offset: find the first bad key or value.
+			if o := firstBad(json.NewDecoder(bytes.NewReader(b)), b, reflect.TypeOf(inv)); o >= 0 {
+				off = o
+			}
 		}
 		msg := err.Error()
 		if err == io.EOF {
@@ -188,6 +198,76 @@ func Parse(name string, b []byte) (*Inventory, error) {
 	return inv, nil
 }
 
+// firstBad reads one JSON value meant for type t (nil: anything) and
+// returns the offset of its first key that t does not have or first value
+// that does not decode into its type, or -1.
+func firstBad(dec *json.Decoder, b []byte, t reflect.Type) int64 {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	start := dec.InputOffset()
+	tok, err := dec.Token()
+	if err != nil {
+		return -1
+	}
+	switch tok {
+	case json.Delim('{'):
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return -1
+			}
+			var vt reflect.Type
+			switch {
+			case t == nil:
+			case t.Kind() == reflect.Map:
+				vt = t.Elem()
+			case t.Kind() == reflect.Struct:
+				if vt = fieldType(t, fmt.Sprint(key)); vt == nil {
+					return dec.InputOffset()
+				}
+			}
+			if off := firstBad(dec, b, vt); off >= 0 {
+				return off
+			}
+		}
+		dec.Token()
+		return -1
+	case json.Delim('['):
+		var et reflect.Type
+		if t != nil && t.Kind() == reflect.Slice {
+			et = t.Elem()
+		}
+		for dec.More() {
+			if off := firstBad(dec, b, et); off >= 0 {
+				return off
+			}
+		}
+		dec.Token()
+		return -1
+	}
+	end := dec.InputOffset()
+	if t != nil && json.Unmarshal(bytes.TrimLeft(b[start:end], " \t\r\n,:"), reflect.New(t).Interface()) != nil {
+		return end
+	}
+	return -1
+}
+
+// fieldType is the type of the struct field JSON decodes key into, or nil.
+func fieldType(t reflect.Type, key string) reflect.Type {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		if f.IsExported() && name != "-" && strings.EqualFold(name, key) {
+			return f.Type
+		}
+	}
+	return nil
+}
+
 func lineAt(b []byte, off int64) int {
 	if off > int64(len(b)) {
 		off = int64(len(b))
@@ -200,8 +280,10 @@ func BagID(n int) string { return fmt.Sprintf("bag_%06d", n) }
 
 // ParseBagID reads "bag_000042".
 func ParseBagID(id string) (int, error) {
-	var n int
-	if _, err := fmt.Sscanf(id, "bag_%d", &n); err != nil || n <= 0 || !strings.HasPrefix(id, "bag_") {
+	digits, ok := strings.CutPrefix(id, "bag_")
+	n, err := strconv.Atoi(digits)
+	// Only digits: Sscanf would take "bag_1x" or "bag_ 1" for bag 1.
+	if !ok || err != nil || n <= 0 || strings.Trim(digits, "0123456789") != "" {
 		return 0, fmt.Errorf("bad bag id %q (want bag_000001)", id)
 	}
 	return n, nil

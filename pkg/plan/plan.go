@@ -426,9 +426,11 @@ func parseAtom(l records.Line, name string) (atomIn, error) {
 	return a, nil
 }
 
-// Pack groups the dirty atoms of one source into bags: atoms in scan order,
-// each bag filled until the next atom would pass the target; an atom that
-// was split gets one bag per part; an IMMUTABLE atom never shares.
+// Pack groups the dirty atoms of one source into bags: atoms in scan order
+// fill the open bag until the next would pass the target; an atom that was
+// split gets one bag per part, emitted as it comes while the open bag keeps
+// filling, so small atoms on both sides of it share bags (fewer objects,
+// fewer requests); an IMMUTABLE atom never shares.
 func Pack(atoms []atomIn, immutable bool, target int64) [][]BagAtom {
 	var bags [][]BagAtom
 	var cur []BagAtom
@@ -470,8 +472,9 @@ func Pack(atoms []atomIn, immutable bool, target int64) [][]BagAtom {
 
 // Label names a source inside bag keys: its location with "/" as "-" and
 // anything outside [A-Za-z0-9._-] as "_"; a label that had to be changed
-// or shortened ends in a short hash of the location so two sources never
-// share one.
+// or shortened ends in a short hash of the location. Labels are for
+// people; two sources may share one ("/a-b" and "/a/b"), and keys stay
+// unique through the bag id.
 func Label(location string) string {
 	var b strings.Builder
 	changed := false
