@@ -305,12 +305,12 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 		return nil, err
 	}
 	p := &Packed{Kind: records.KindPacked, Bag: b.id, Key: b.key, File: staged, Compress: b.compress, Manifest: manPath, ManifestKey: manifest.Key(b.key), PackedAt: start}
-	written := map[string]bool{}
+	// Walks of different atoms never meet, so only the ancestors archived
+	// for each atom can repeat: remembering those (not every path) keeps
+	// memory independent of the number of files in a bag.
+	ancestorsDone := map[string]bool{}
 	incomplete := map[string]bool{}
 	add := func(a bagAtom, path string, info fs.FileInfo) error {
-		if written[path] {
-			return nil
-		}
 		fault.Point("pack.entry")
 		e, skipped, warn, err := bw.Add(path, info)
 		if err != nil {
@@ -330,7 +330,6 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 		if skipped {
 			return nil
 		}
-		written[path] = true
 		e.Atom, e.AtomB64 = a.key, ""
 		if _, b64 := records.EncodePath(a.exactKey); b64 != "" {
 			e.AtomB64 = b64
@@ -341,6 +340,10 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 	// holds something below them, so each bag restores their modes and
 	// mtimes even when extracted alone or last.
 	ancestor := func(a bagAtom, dir string) error {
+		if ancestorsDone[dir] {
+			return nil
+		}
+		ancestorsDone[dir] = true
 		info, err := os.Lstat(dir)
 		if err != nil {
 			return nil
