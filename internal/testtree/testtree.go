@@ -28,15 +28,13 @@ var Awkward = []string{
 }
 
 // Make builds the standard fixture under root (which must not exist or be
-// empty) and returns the size of its largest file. big is the size of the
-// file meant to exceed the bag target.
+// empty). big is the size of the file meant to exceed the bag target.
 func Make(root string, big int64) error {
 	must := func(err error) {
 		if err != nil {
 			panic(err)
 		}
 	}
-	defer func() {}()
 	var err error
 	func() {
 		defer func() {

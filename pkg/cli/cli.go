@@ -59,13 +59,10 @@ func Run(name, description string, args []string, cli any, st *config.Settings, 
 		kong.Vars{"version": Version},
 		kong.Exit(func(code int) { panic(exitCode(code)) }),
 	}
-	cfgPath, explicit := config.FindConfigArg(args)
+	cfgPath, _ := config.FindConfigArg(args)
 	if cfgPath != "" {
 		cf, err := config.LoadFile(cfgPath)
 		if err != nil {
-			if !explicit {
-				return fail(ExitUsage, err)
-			}
 			return fail(ExitUsage, err)
 		}
 		opts = append(opts, kong.Resolvers(cf.Resolver()))

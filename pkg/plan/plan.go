@@ -349,17 +349,29 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 // Human is the plan in one line for people and cron logs.
 func (s Summary) Human() string {
 	if s.NothingToDo {
-		return fmt.Sprintf("nothing to do: %d atoms unchanged, nothing to upload; storage $%.4f/month", s.AtomsKept, s.MonthlyTotal)
+		return fmt.Sprintf("nothing to do: %d atoms unchanged, nothing to upload; storage %s/month", s.AtomsKept, USD(s.MonthlyTotal))
 	}
-	msg := fmt.Sprintf("%d new, %d changed, %d unchanged, %d gone atoms; %d bags to upload (%s, %d files), %d PUT requests ($%.4f); storage +$%.4f/month, $%.4f/month in all",
-		s.AtomsNew, s.AtomsChanged, s.AtomsKept, s.AtomsForgotten, s.Bags, HumanBytes(s.Bytes), s.Files, s.PutRequests, s.UploadCost, s.MonthlyAdded, s.MonthlyTotal)
+	msg := fmt.Sprintf("%d new, %d changed, %d unchanged, %d gone atoms; %d bags to upload (%s, %d files), %d PUT requests (%s); storage +%s/month, %s/month in all",
+		s.AtomsNew, s.AtomsChanged, s.AtomsKept, s.AtomsForgotten, s.Bags, HumanBytes(s.Bytes), s.Files, s.PutRequests, USD(s.UploadCost), USD(s.MonthlyAdded), USD(s.MonthlyTotal))
 	if s.BagsRetired > 0 {
 		msg += fmt.Sprintf("; %d bags (%s) no longer referenced", s.BagsRetired, HumanBytes(s.RetiredBytes))
 		if s.EarlyDeletionFee > 0 {
-			msg += fmt.Sprintf(", $%.4f early-deletion fee if deleted now", s.EarlyDeletionFee)
+			msg += fmt.Sprintf(", %s early-deletion fee if deleted now", USD(s.EarlyDeletionFee))
 		}
 	}
 	return msg
+}
+
+// USD prints dollars: cents for real amounts, "<$0.01" for the fractions
+// a small test archive costs.
+func USD(v float64) string {
+	switch {
+	case v == 0:
+		return "$0"
+	case v < 0.01:
+		return "<$0.01"
+	}
+	return fmt.Sprintf("$%.2f", v)
 }
 
 // HumanBytes prints a size with an SI unit.
