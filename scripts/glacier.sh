@@ -61,10 +61,12 @@ if ! flock -n 9; then
 fi
 
 status=0
+usage_error=no
 check() { # check NAME CODE: 0 and 3 (warnings) go on, anything else stops
 	case "$2" in
 	0) ;;
 	3) status=3 ;;
+	2) echo "$prog: error: $1: usage or configuration error" >&2; usage_error=yes; failed=yes ;;
 	*) echo "$prog: error: $1 failed (exit $2)" >&2; failed=yes ;;
 	esac
 }
@@ -84,6 +86,9 @@ else
 	set -e
 	check gb-scan "${codes[0]}"; check gb-plan "${codes[1]}"; check gb-pack "${codes[2]}"
 	check gb-put "${codes[3]}"; check gb-commit "${codes[4]}"
+fi
+if [ "$usage_error" = yes ]; then
+	exit 2
 fi
 if [ "$failed" = yes ]; then
 	exit 1

@@ -47,6 +47,11 @@ func OpenCommand(compress, file string) string {
 	return fmt.Sprintf("tar -xSf %s", file)
 }
 
+// ErrNotArchived is the warning for entries gb leaves out by policy
+// (sockets: they cannot be restored as anything useful). The atom is still
+// complete.
+var ErrNotArchived = errors.New("sockets are not archived")
+
 // Writer writes one bag.
 type Writer struct {
 	out    *countingHash
@@ -179,7 +184,7 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 		e.Type = "file"
 		e.Size = info.Size()
 	default:
-		return e, true, fmt.Errorf("sockets are not archived"), nil
+		return e, true, ErrNotArchived, nil
 	}
 	if err := w.tw.WriteHeader(hdr); err != nil {
 		return e, false, nil, fmt.Errorf("write tar header for %s: %w", name, err)

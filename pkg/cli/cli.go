@@ -129,5 +129,9 @@ func OpenStore(name string, st *config.Settings, stderr io.Writer) (store.Store,
 	if isDefault {
 		fmt.Fprintf(stderr, "%s: no destination configured; using the local store %s\n", name, url)
 	}
-	return store.Open(url, store.LocalOptions{})
+	st2, err := store.Open(url, store.LocalOptions{})
+	if err != nil {
+		return nil, &config.Error{Msg: fmt.Sprintf("destination %s: %v", url, err)}
+	}
+	return st2, nil
 }

@@ -61,6 +61,7 @@ type plannedBag struct {
 	atoms                     []plannedAtom
 	incomplete                map[string]bool
 	uploaded                  bool
+	staged, manifest          string // local files gb-pack wrote
 }
 
 type state struct {
@@ -139,6 +140,15 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			if n, _ := inventory.ParseBagID(b.id); n > s.maxID {
 				s.maxID = n
 			}
+			if !opts.DryRun && s.maxID >= inv.NextBag {
+				// gb-put stores this bag after passing its record on:
+				// make the id durable first, so a crash after the upload
+				// can never hand the same key to another bag.
+				inv.NextBag = s.maxID + 1
+				if err := s.save(); err != nil {
+					return err
+				}
+			}
 			if opts.DryRun {
 				if err := s.apply(b, inventory.Bag{Key: b.key, Source: b.source, Bytes: l.Get("bytes").Int(), StorageClass: store.DeepArchive, UploadedAt: opts.Now, Compress: b.compress, Files: b.files}); err != nil {
 					return err
@@ -149,7 +159,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 				for _, k := range l.Get("incomplete_atoms").Array() {
 					b.incomplete[k.String()] = true
 				}
-				b.files = l.Get("files").Int()
+				b.staged, b.manifest = l.Get("file").String(), l.Get("manifest").String()
 			}
 		case records.KindUploaded:
 			id := l.Get("bag").String()
@@ -243,6 +253,15 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			for _, a := range b.atoms {
 				if !s.done[a.key] {
 					s.sum.AtomsPending++
+				}
+			}
+			// Its id is spent: a staged copy or local manifest would only
+			// mislead (find, a later bag of the same name).
+			if !opts.DryRun {
+				for _, f := range []string{b.staged, b.manifest} {
+					if f != "" {
+						os.Remove(f)
+					}
 				}
 			}
 		}

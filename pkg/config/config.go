@@ -30,8 +30,8 @@ type Settings struct {
 	InventoryFile   string  `name:"inventory-file" env:"GB_INVENTORY_FILE" ini:"settings,path" placeholder:"FILE" help:"The inventory (default: STATE/inventory.json)."`
 	InventoryBakDir string  `name:"inventory-bak-dir" env:"GB_INVENTORY_BAK_DIR" ini:"settings,path" placeholder:"DIR" help:"Daily backups of the inventory (default: STATE/invbak)."`
 	MntBase         string  `name:"mnt-base" env:"GB_MNT_BASE" ini:"settings,path" placeholder:"DIR" help:"Mount point root for remote sources."`
-	ExcludeFile     string  `name:"exclude-file" env:"GB_EXCLUDE_FILE" ini:"settings,path" placeholder:"FILE" help:"Tar-style exclude patterns (default: exclude.txt beside glacier.cfg, else beside list.txt)."`
-	EncryptFile     string  `name:"encrypt-file" env:"GB_ENCRYPT_FILE" ini:"settings,path" placeholder:"FILE" help:"Atom paths to encrypt (default: encrypt.txt beside glacier.cfg, else beside list.txt)."`
+	ExcludeFile     string  `name:"exclude-file" env:"GB_EXCLUDE_FILE" ini:"settings,path" placeholder:"FILE" help:"Tar-style exclude patterns (default: exclude.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
+	EncryptFile     string  `name:"encrypt-file" env:"GB_ENCRYPT_FILE" ini:"settings,path" placeholder:"FILE" help:"Atom paths to encrypt (default: encrypt.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
 	Compress        string  `name:"compress" env:"GB_COMPRESS" ini:"settings" default:"zstd" enum:"zstd,none" help:"Bag compression: zstd or none."`
 	StagingLimitGB  float64 `name:"staging-limit-gb" env:"GB_STAGING_LIMIT_GB" ini:"settings" default:"-1" help:"Pack waits while staged bags exceed this many GB (default: two bags; 0: no limit)."`
 

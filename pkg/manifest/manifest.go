@@ -32,7 +32,7 @@ type Entry struct {
 	Kind    string `json:"kind"`
 	Path    string `json:"path"`
 	PathB64 string `json:"path_b64,omitempty"`
-	Type    string `json:"type"` // file, dir, symlink, hardlink, fifo
+	Type    string `json:"type"` // file, dir, symlink, hardlink, fifo, chardev, blockdev
 	Size    int64  `json:"size"`
 	Mtime   string `json:"mtime"` // RFC 3339 with nanoseconds, UTC
 	Mode    string `json:"mode"`  // octal permission bits, e.g. "0644"

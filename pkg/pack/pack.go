@@ -323,7 +323,7 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 			if werr := w.Write(records.NewWarning("pack", path, warn)); werr != nil {
 				return werr
 			}
-			if skipped || e.Changed {
+			if (skipped && !errors.Is(warn, bag.ErrNotArchived)) || e.Changed {
 				incomplete[a.exactKey] = true
 			}
 		}

@@ -312,9 +312,9 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	for _, id := range inv.SortedBagIDs() {
 		bg := inv.Bags[id]
 		left := refs[id] - lost[id]
-		if left > 0 || (refs[id] == 0 && !bg.RetiredAt.IsZero()) {
-			monthlyKept += prices.StorageMonth(bg.Bytes, 1)
-		}
+		// Every bag in the inventory is still stored (and billed) until
+		// it is pruned, referenced or not.
+		monthlyKept += prices.StorageMonth(bg.Bytes, 1)
 		if lost[id] == 0 {
 			continue
 		}

@@ -99,7 +99,12 @@ type LineError struct {
 	Hint string
 }
 
-func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %s", e.Name, e.Line, e.Msg) }
+func (e *LineError) Error() string {
+	if e.Line <= 0 {
+		return fmt.Sprintf("%s: %s", e.Name, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.Name, e.Line, e.Msg)
+}
 
 // HintText is shown on a second stderr line by the command.
 func (e *LineError) HintText() string { return e.Hint }
