@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -52,6 +53,23 @@ func OpenCommand(compress, file string) string {
 // complete.
 var ErrNotArchived = errors.New("sockets are not archived")
 
+// Encoders are reused from bag to bag: each one holds its block buffers,
+// and building a fresh one per bag costs more than small bags do.
+var encoders sync.Pool
+
+// encoder returns a zstd encoder tuned for bags: SpeedFastest, and large
+// input sections compressed on every core at once (concurrent blocks) so
+// compression keeps pace with reading. The 1 MiB window bounds memory
+// (each section in flight holds a few windows) and keeps far below the
+// 128 MiB that stock `zstd -d` accepts without --long or --memory flags.
+func encoder() (*zstd.Encoder, error) {
+	if e, ok := encoders.Get().(*zstd.Encoder); ok {
+		return e, nil
+	}
+	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
+		zstd.WithConcurrentBlocks(true), zstd.WithWindowSize(1<<20))
+}
+
 // Writer writes one bag.
 type Writer struct {
 	out    *countingHash
@@ -83,13 +101,11 @@ func NewWriter(w io.Writer, compress string) (*Writer, error) {
 	var inner io.Writer = bw.out
 	switch compress {
 	case Zstd:
-		// SpeedFastest with concurrent blocks keeps pace with the disk;
-		// the default window (well under 128 MiB) lets stock `zstd -d`
-		// decode without --long or --memory flags.
-		zw, err := zstd.NewWriter(bw.out, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithLowerEncoderMem(false))
+		zw, err := encoder()
 		if err != nil {
 			return nil, err
 		}
+		zw.Reset(bw.out)
 		bw.zw = zw
 		inner = zw
 	case None, "":
@@ -253,6 +269,9 @@ func (w *Writer) Close() (size int64, sha string, err error) {
 		if err := w.zw.Close(); err != nil {
 			return 0, "", err
 		}
+		w.zw.Reset(nil)
+		encoders.Put(w.zw)
+		w.zw = nil
 	}
 	return w.out.n, hex.EncodeToString(w.out.h.Sum(nil)), nil
 }
