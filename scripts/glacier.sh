@@ -20,7 +20,7 @@ usage: $prog [-c glacier.cfg] [--run] [--lock FILE] list.txt
       --lock FILE     lock file (default: .glacier.lock beside list.txt)
 USAGE
 }
-die() { echo "$prog: error: $*" >&2; exit "${2:-1}"; }
+die() { echo "$prog: error: $1" >&2; exit "${2:-1}"; }
 
 cfg_args=()
 run=no

@@ -54,19 +54,29 @@ func OpenCommand(compress, file string) string {
 var ErrNotArchived = errors.New("sockets are not archived")
 
 // Encoders are reused from bag to bag: each one holds its block buffers,
-// and building a fresh one per bag costs more than small bags do.
-var encoders sync.Pool
+// and building a fresh one per bag costs more than small bags do. (Not a
+// sync.Pool: that drops its contents at every GC, which is exactly when
+// a new encoder's buffers hurt.)
+var encoders struct {
+	sync.Mutex
+	free []*zstd.Encoder
+}
 
 // encoder returns a zstd encoder tuned for bags: SpeedFastest, and large
-// input sections compressed on every core at once (concurrent blocks) so
+// input sections compressed on every core at once (concurrent blocks, one
+// more job than cores so the reader never waits for a slot) so
 // compression keeps pace with reading. The 1 MiB window bounds memory
 // (each section in flight holds a few windows) and keeps far below the
 // 128 MiB that stock `zstd -d` accepts without --long or --memory flags.
 func encoder() (*zstd.Encoder, error) {
-	if e, ok := encoders.Get().(*zstd.Encoder); ok {
+	encoders.Lock()
+	defer encoders.Unlock()
+	if n := len(encoders.free); n > 0 {
+		e := encoders.free[n-1]
+		encoders.free = encoders.free[:n-1]
 		return e, nil
 	}
-	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
+	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)+1),
 		zstd.WithConcurrentBlocks(true), zstd.WithWindowSize(1<<20))
 }
 
@@ -128,7 +138,12 @@ type Entry = manifest.Entry
 func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn, err error) {
 	name := fstree.MemberName(abs)
 	m := info.Mode()
-	hdr := &tar.Header{Name: name, ModTime: info.ModTime(), Mode: int64(m.Perm()), Format: tar.FormatPAX}
+	// Whole seconds, as GNU tar's default format keeps them: a sub-second
+	// mtime would need a PAX extended header (1 KiB more to format and
+	// compress) for nearly every file. The manifest keeps the exact mtime.
+	// With the format left open, archive/tar writes plain USTAR headers and
+	// PAX records only where a name, link or value needs them.
+	hdr := &tar.Header{Name: name, ModTime: info.ModTime().Truncate(time.Second), Mode: int64(m.Perm())}
 	if m&fs.ModeSetuid != 0 {
 		hdr.Mode |= 0o4000
 	}
@@ -270,7 +285,9 @@ func (w *Writer) Close() (size int64, sha string, err error) {
 			return 0, "", err
 		}
 		w.zw.Reset(nil)
-		encoders.Put(w.zw)
+		encoders.Lock()
+		encoders.free = append(encoders.free, w.zw)
+		encoders.Unlock()
 		w.zw = nil
 	}
 	return w.out.n, hex.EncodeToString(w.out.h.Sum(nil)), nil

@@ -107,14 +107,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	sources := map[string]inventory.Source{}
 	planSeen := false
 	planDirty := 0
-	for {
-		l, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	err = r.Each(func(l records.Line) error {
 		switch l.Kind {
 		case records.KindSource:
 			sources[l.Get("source").String()] = inventory.Source{Mode: l.Get("mode").String(), Encrypt: l.Get("encrypt").Bool()}
@@ -181,7 +174,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 				return l.Errorf(name, "bag %s: bad uploaded_at %q", id, l.Get("uploaded_at").String())
 			}
 			if opts.DryRun {
-				continue
+				return nil
 			}
 			if err := s.apply(b, up); err != nil {
 				return err
@@ -220,9 +213,10 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 				return err
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return err
 	}
 	now := opts.Now
 	for _, k := range keeps {

@@ -104,19 +104,9 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	w := records.NewWriter(out)
 	r := records.NewReader(in, name)
 	warnings := 0
-	for {
-		l, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	err := r.Each(func(l records.Line) error {
 		if l.Kind != records.KindBag {
-			if err := w.WriteRaw(l.Raw); err != nil {
-				return err
-			}
-			continue
+			return w.WriteRaw(l.Raw)
 		}
 		b, err := parseBag(l, name)
 		if err != nil {
@@ -135,9 +125,10 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if err := w.WriteRaw(raw); err != nil {
 			return err
 		}
-		if err := w.Write(p); err != nil {
-			return err
-		}
+		return w.Write(p)
+	})
+	if err != nil {
+		return err
 	}
 	if err := w.Err(); err != nil {
 		return err
@@ -291,8 +282,15 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 			os.Remove(manPath + ".partial")
 		}
 	}()
-	bufOut := bufio.NewWriterSize(bf, 4<<20)
-	bw, err := bag.NewWriter(bufOut, b.compress)
+	// No buffer in front of the file: zstd hands over whole compressed
+	// sections, and copying them once more costs a core's worth of memmove.
+	var bufOut *bufio.Writer
+	var bagOut io.Writer = bf
+	if b.compress != bag.Zstd {
+		bufOut = bufio.NewWriterSize(bf, 1<<20)
+		bagOut = bufOut
+	}
+	bw, err := bag.NewWriter(bagOut, b.compress)
 	if err != nil {
 		return nil, err
 	}
@@ -391,8 +389,10 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 	if err != nil {
 		return nil, err
 	}
-	if err := bufOut.Flush(); err != nil {
-		return nil, err
+	if bufOut != nil {
+		if err := bufOut.Flush(); err != nil {
+			return nil, err
+		}
 	}
 	if err := menc.Encode(manifest.End{Kind: manifest.KindEnd, Files: bw.Files(), Bytes: bw.Bytes(), BagSHA: sum, BagLen: size}); err != nil {
 		return nil, err

@@ -158,14 +158,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	var sourceOrder []string
 	complete := false
 	seen := map[string]int{}
-	for {
-		l, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	err = r.Each(func(l records.Line) error {
 		switch l.Kind {
 		case records.KindSource:
 			src := l.Get("source").String()
@@ -203,9 +196,10 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 				return err
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return err
 	}
 	if !complete {
 		return &records.LineError{Name: name, Line: 0, Msg: "input ended without the scan summary record; nothing planned", Hint: "was gb-scan interrupted or did it fail? run the scan again"}

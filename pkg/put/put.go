@@ -60,19 +60,9 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	w := records.NewWriter(out)
 	r := records.NewReader(in, name)
 	failed := 0
-	for {
-		l, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	err := r.Each(func(l records.Line) error {
 		if l.Kind != records.KindPacked {
-			if err := w.WriteRaw(l.Raw); err != nil {
-				return err
-			}
-			continue
+			return w.WriteRaw(l.Raw)
 		}
 		p := packedIn{bag: l.Get("bag").String(), key: l.Get("key").String(), file: l.Get("file").String(), sha: l.Get("sha256").String(),
 			size: l.Get("bytes").Int(), manifest: l.Get("manifest").String(), manifestKey: l.Get("manifest_key").String()}
@@ -82,7 +72,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// gb-commit reads packed records too (incomplete atoms, file counts).
+		// gb-commit reads packed records too (incomplete atoms, leftovers).
 		if err := w.WriteRaw(l.Raw); err != nil {
 			return err
 		}
@@ -94,10 +84,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			}
 			failed++
 			fmt.Fprintf(errOut, "gb-put: error: bag %s: %v\n", p.bag, err)
-			if werr := w.Write(Failed{Kind: records.KindFailed, Bag: p.bag, Key: p.key, Error: err.Error()}); werr != nil {
-				return werr
-			}
-			continue
+			return w.Write(Failed{Kind: records.KindFailed, Bag: p.bag, Key: p.key, Error: err.Error()})
 		}
 		if err := w.Write(up); err != nil {
 			return err
@@ -106,6 +93,10 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if err := os.Remove(p.file); err != nil && !errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(errOut, "gb-put: warning: remove staged %s: %v\n", p.file, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := w.Err(); err != nil {
 		return err

@@ -91,6 +91,23 @@ func (r *Reader) Next() (Line, error) {
 	}
 }
 
+// Each calls fn for every record until the input ends; the first error
+// (from reading or from fn) stops it.
+func (r *Reader) Each(fn func(Line) error) error {
+	for {
+		l, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(l); err != nil {
+			return err
+		}
+	}
+}
+
 // LineError is bad input at a known place.
 type LineError struct {
 	Name string
