@@ -10,6 +10,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -234,7 +237,14 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		}
 		dirtyBySource[a.source] = append(dirtyBySource[a.source], a)
 	}
-	for k, a := range inv.Atoms {
+	// In key order, so the same inputs always give the same plan.
+	atomKeys := make([]string, 0, len(inv.Atoms))
+	for k := range inv.Atoms {
+		atomKeys = append(atomKeys, k)
+	}
+	sort.Strings(atomKeys)
+	for _, k := range atomKeys {
+		a := inv.Atoms[k]
 		if _, scanned := sources[a.Source]; !scanned || seenKeys[k] {
 			continue
 		}
@@ -255,7 +265,8 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			unlisted[a.Source]++
 		}
 	}
-	for src, n := range unlisted {
+	for _, src := range slices.Sorted(maps.Keys(unlisted)) {
+		n := unlisted[src]
 		fmt.Fprintf(errOut, "gb-plan: warning: %s is in the inventory (%d atoms) but not in the source list; its atoms and bags are kept\n", src, n)
 	}
 
