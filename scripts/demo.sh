@@ -38,6 +38,10 @@ echo "== real run" >&2
 echo "== the store (bags are DEEP_ARCHIVE, manifests and system files STANDARD):" >&2
 (cd store && find . -path ./.gb -prune -o -type f -print | sort) >&2
 first=$(cd store && ls -1 ./*-backup/*.tar* | head -1)
+if ! command -v zstd >/dev/null || ! command -v tar >/dev/null; then
+	echo "demo.sh: done; install zstd and GNU tar (apt-get install zstd tar) to open bags by hand" >&2
+	exit 0
+fi
 rm -rf restore && mkdir restore
 echo "== extracting $first with stock tools: zstd -dc | tar -x" >&2
 zstd -dc "store/$first" | tar -xf - -C restore
