@@ -3,6 +3,7 @@ module github.com/gbarchive/gb
 go 1.26.0
 
 require (
+	github.com/DataDog/zstd v1.5.7
 	github.com/alecthomas/kong v1.17.0
 	github.com/klauspost/compress v1.20.3
 	github.com/rogpeppe/go-internal v1.16.0

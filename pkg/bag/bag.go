@@ -13,16 +13,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
-	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,37 +50,11 @@ func OpenCommand(compress, file string) string {
 // complete.
 var ErrNotArchived = errors.New("sockets are not archived")
 
-// Encoders are reused from bag to bag: each one holds its block buffers,
-// and building a fresh one per bag costs more than small bags do. (Not a
-// sync.Pool: that drops its contents at every GC, which is exactly when
-// a new encoder's buffers hurt.)
-var encoders struct {
-	sync.Mutex
-	free []*zstd.Encoder
-}
-
-// encoder returns a zstd encoder tuned for bags: SpeedFastest, and large
-// input sections compressed on every core at once (concurrent blocks, one
-// more job than cores so the reader never waits for a slot) so
-// compression keeps pace with reading. The 1 MiB window bounds memory
-// (each section in flight holds a few windows) and keeps far below the
-// 128 MiB that stock `zstd -d` accepts without --long or --memory flags.
-func encoder() (*zstd.Encoder, error) {
-	encoders.Lock()
-	defer encoders.Unlock()
-	if n := len(encoders.free); n > 0 {
-		e := encoders.free[n-1]
-		encoders.free = encoders.free[:n-1]
-		return e, nil
-	}
-	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)+1),
-		zstd.WithConcurrentBlocks(true), zstd.WithWindowSize(1<<20))
-}
-
 // Writer writes one bag.
 type Writer struct {
 	out    *countingHash
-	zw     *zstd.Encoder
+	zw     io.WriteCloser
+	zbuf   *asyncWriter
 	tw     *tar.Writer
 	links  map[[2]uint64]string
 	buf    []byte
@@ -111,13 +82,15 @@ func NewWriter(w io.Writer, compress string) (*Writer, error) {
 	var inner io.Writer = bw.out
 	switch compress {
 	case Zstd:
-		zw, err := encoder()
+		zw, err := newZstd(bw.out)
 		if err != nil {
 			return nil, err
 		}
-		zw.Reset(bw.out)
 		bw.zw = zw
-		inner = zw
+		// Tar writes headers of 512 bytes; the compressor gets large
+		// chunks instead, on a goroutine of its own.
+		bw.zbuf = newAsyncWriter(zw, 1<<20, 4)
+		inner = bw.zbuf
 	case None, "":
 	default:
 		return nil, fmt.Errorf("unknown compression %q (use zstd or none)", compress)
@@ -281,13 +254,12 @@ func (w *Writer) Close() (size int64, sha string, err error) {
 		return 0, "", err
 	}
 	if w.zw != nil {
+		if err := w.zbuf.Close(); err != nil {
+			return 0, "", err
+		}
 		if err := w.zw.Close(); err != nil {
 			return 0, "", err
 		}
-		w.zw.Reset(nil)
-		encoders.Lock()
-		encoders.free = append(encoders.free, w.zw)
-		encoders.Unlock()
 		w.zw = nil
 	}
 	return w.out.n, hex.EncodeToString(w.out.h.Sum(nil)), nil

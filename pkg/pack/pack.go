@@ -282,15 +282,8 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 			os.Remove(manPath + ".partial")
 		}
 	}()
-	// No buffer in front of the file: zstd hands over whole compressed
-	// sections, and copying them once more costs a core's worth of memmove.
-	var bufOut *bufio.Writer
-	var bagOut io.Writer = bf
-	if b.compress != bag.Zstd {
-		bufOut = bufio.NewWriterSize(bf, 1<<20)
-		bagOut = bufOut
-	}
-	bw, err := bag.NewWriter(bagOut, b.compress)
+	bufOut := bufio.NewWriterSize(bf, 1<<20)
+	bw, err := bag.NewWriter(bufOut, b.compress)
 	if err != nil {
 		return nil, err
 	}
@@ -389,10 +382,8 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 	if err != nil {
 		return nil, err
 	}
-	if bufOut != nil {
-		if err := bufOut.Flush(); err != nil {
-			return nil, err
-		}
+	if err := bufOut.Flush(); err != nil {
+		return nil, err
 	}
 	if err := menc.Encode(manifest.End{Kind: manifest.KindEnd, Files: bw.Files(), Bytes: bw.Bytes(), BagSHA: sum, BagLen: size}); err != nil {
 		return nil, err
@@ -400,10 +391,15 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 	if err := man.Flush(); err != nil {
 		return nil, err
 	}
+	// The manifest outlives the run (gb-find reads it), so it is made
+	// durable before it appears. The staged bag is not: the store checks
+	// its SHA-256 on upload, and the next gb-pack clears staging, so a bag
+	// torn by a crash can never be stored; skipping its fsync saves
+	// waiting for gigabytes of writeback on every bag.
+	if err := mf.Sync(); err != nil {
+		return nil, fmt.Errorf("sync %s: %w", mf.Name(), err)
+	}
 	for _, f := range []*os.File{bf, mf} {
-		if err := f.Sync(); err != nil {
-			return nil, fmt.Errorf("sync %s: %w", f.Name(), err)
-		}
 		if err := f.Close(); err != nil {
 			return nil, err
 		}

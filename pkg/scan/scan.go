@@ -342,10 +342,13 @@ func (s *scanner) dir(ctx context.Context, p string, self meta, t *tally) []byte
 		local.warnings++
 		h.Write([]byte("\x00unreadable"))
 	}
+	// Each subdirectory counts into a tally of its own, merged after it
+	// is done, so no counter is shared between goroutines.
 	type sub struct {
 		digest []byte
 		done   chan struct{}
 		at     int
+		t      tally
 	}
 	var subs []*sub
 	var buf []byte
@@ -388,14 +391,10 @@ func (s *scanner) dir(ctx context.Context, p string, self meta, t *tally) []byte
 		case s.sem <- struct{}{}:
 			go func() {
 				defer func() { <-s.sem; close(sb.done) }()
-				var ct tally
-				sb.digest = s.dir(ctx, child, m, &ct)
-				local.add(&ct)
+				sb.digest = s.dir(ctx, child, m, &sb.t)
 			}()
 		default:
-			var ct tally
-			sb.digest = s.dir(ctx, child, m, &ct)
-			local.add(&ct)
+			sb.digest = s.dir(ctx, child, m, &sb.t)
 			close(sb.done)
 		}
 	}
@@ -405,6 +404,7 @@ func (s *scanner) dir(ctx context.Context, p string, self meta, t *tally) []byte
 	for _, sb := range subs {
 		<-sb.done
 		parts[sb.at] = sb.digest
+		local.add(&sb.t)
 	}
 	for _, b := range parts {
 		if b != nil {
