@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/gbarchive/gb/internal/s3test"
 	"github.com/gbarchive/gb/internal/testtree"
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -66,6 +73,7 @@ func TestScripts(t *testing.T) {
 	requireTools(t, "tar", "zstd", "jq", "flock", "bash")
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
+	s3ep := s3test.Endpoint(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
 		Setup: func(env *testscript.Env) error {
@@ -74,6 +82,13 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GLACIER", filepath.Join(root, "scripts", "glacier.sh"))
 			env.Setenv("HOME", env.WorkDir+"/home")
 			env.Setenv("GB_NOW", "2026-01-15T02:00:00Z")
+			// A real S3 server for the s3:// scripts; buckets are per script.
+			env.Setenv("S3_ENDPOINT", s3ep)
+			env.Setenv("AWS_ACCESS_KEY_ID", s3test.Access)
+			env.Setenv("AWS_SECRET_ACCESS_KEY", s3test.Secret)
+			env.Setenv("AWS_REGION", "us-east-1")
+			env.Setenv("AWS_CONFIG_FILE", "/dev/null")
+			env.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 			// Let an unprivileged user (see warnings.txtar) reach the
 			// work directory and the binaries.
 			os.Chmod(env.WorkDir, 0o755)
@@ -90,6 +105,7 @@ func TestScripts(t *testing.T) {
 			"mktree":  cmdMktree,
 			"cmptree": cmdCmptree,
 			"touchat": cmdTouchAt,
+			"s3":      cmdS3,
 		},
 		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") != "",
 	})
@@ -144,4 +160,63 @@ func mkAbs(ts *testscript.TestScript, ps []string) []string {
 		out[i] = ts.MkAbs(p)
 	}
 	return out
+}
+
+// s3 mkbucket NAME | s3 get BUCKET KEY FILE | s3 ls BUCKET PREFIX:
+// what a person would do with the aws CLI, against the test server.
+func cmdS3(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: s3 mkbucket NAME | s3 get BUCKET KEY FILE | s3 getall BUCKET PREFIX DIR | s3 ls BUCKET PREFIX")
+	}
+	ctx := context.Background()
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(s3test.Access, s3test.Secret, "")))
+	ts.Check(err)
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(ts.Getenv("S3_ENDPOINT")); o.UsePathStyle = true })
+	switch args[0] {
+	case "mkbucket":
+		_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(args[1])})
+	case "get":
+		var out *s3.GetObjectOutput
+		out, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(args[1]), Key: aws.String(args[2])})
+		if err == nil {
+			var b []byte
+			b, err = io.ReadAll(out.Body)
+			out.Body.Close()
+			if err == nil {
+				err = os.WriteFile(ts.MkAbs(args[3]), b, 0o644)
+			}
+		}
+	case "getall": // s3 getall BUCKET PREFIX DIR: every object, by base name
+		var out *s3.ListObjectsV2Output
+		out, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(args[1]), Prefix: aws.String(args[2])})
+		for _, o := range out.Contents {
+			if err != nil {
+				break
+			}
+			var g *s3.GetObjectOutput
+			if g, err = c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(args[1]), Key: o.Key}); err != nil {
+				break
+			}
+			var b []byte
+			b, err = io.ReadAll(g.Body)
+			g.Body.Close()
+			if err == nil {
+				err = os.WriteFile(filepath.Join(ts.MkAbs(args[3]), filepath.Base(aws.ToString(o.Key))), b, 0o644)
+			}
+		}
+	case "ls":
+		var out *s3.ListObjectsV2Output
+		out, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(args[1]), Prefix: aws.String(args[2])})
+		if err == nil {
+			for _, o := range out.Contents {
+				fmt.Fprintf(ts.Stdout(), "%s %d\n", aws.ToString(o.Key), aws.ToInt64(o.Size))
+			}
+		}
+	default:
+		ts.Fatalf("s3: unknown verb %q", args[0])
+	}
+	if (err != nil) != neg {
+		ts.Fatalf("s3 %s: %v", args[0], err)
+	}
 }

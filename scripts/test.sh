@@ -18,6 +18,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# versitygw, a real S3 server for the S3 store's tests, pinned.
+if ! command -v versitygw >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/versitygw" ]; then
+	echo "test.sh: installing versitygw v1.8.0 (go install)" >&2
+	go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+fi
+
 go vet ./...
 go test -race -count=1 "$@" ./...
 # Without a C compiler gb packs with the pure-Go zstd encoder: check that

@@ -21,6 +21,6 @@ func main() {
 		if err != nil {
 			return err
 		}
-		return put.Run(ctx, env.Stdin, env.Stdout, env.Stderr, put.Options{Store: st})
+		return put.Run(ctx, env.Stdin, env.Stdout, env.Stderr, put.Options{Store: st, BagClass: c.BagStorageClass})
 	})
 }

@@ -129,7 +129,8 @@ func OpenStore(name string, st *config.Settings, stderr io.Writer) (store.Store,
 	if isDefault {
 		fmt.Fprintf(stderr, "%s: no destination configured; using the local store %s\n", name, url)
 	}
-	st2, err := store.Open(url, store.LocalOptions{})
+	st2, err := store.Open(context.Background(), url, store.OpenOptions{S3: store.S3Options{Endpoint: st.S3Endpoint, Region: st.S3Region,
+		ChecksumWhenRequired: st.S3Checksum == "when_required", Parallel: st.S3Parallel}})
 	if err != nil {
 		return nil, &config.Error{Msg: fmt.Sprintf("destination %s: %v", url, err)}
 	}

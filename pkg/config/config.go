@@ -32,6 +32,11 @@ type Settings struct {
 	MntBase         string  `name:"mnt-base" env:"GB_MNT_BASE" ini:"settings,path" placeholder:"DIR" help:"Mount point root for remote sources."`
 	ExcludeFile     string  `name:"exclude-file" env:"GB_EXCLUDE_FILE" ini:"settings,path" placeholder:"FILE" help:"Tar-style exclude patterns (default: exclude.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
 	EncryptFile     string  `name:"encrypt-file" env:"GB_ENCRYPT_FILE" ini:"settings,path" placeholder:"FILE" help:"Atom paths to encrypt (default: encrypt.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
+	S3Endpoint      string  `name:"s3-endpoint" env:"GB_S3_ENDPOINT" ini:"settings" placeholder:"URL" help:"Endpoint of an S3-compatible service (path-style); AWS_ENDPOINT_URL works too."`
+	S3Region        string  `name:"s3-region" env:"GB_S3_REGION" ini:"settings" placeholder:"REGION" help:"Bucket region (default: AWS_REGION or the AWS profile's)."`
+	S3Checksum      string  `name:"s3-checksum" env:"GB_S3_CHECKSUM" ini:"settings" default:"when_supported" enum:"when_supported,when_required" help:"SDK request checksums: when_supported, or when_required for services that reject them."`
+	S3Parallel      int     `name:"s3-parallel" env:"GB_S3_PARALLEL" ini:"settings" default:"4" help:"Multipart parts uploaded at once."`
+	BagStorageClass string  `name:"bag-storage-class" env:"GB_BAG_STORAGE_CLASS" ini:"settings" default:"DEEP_ARCHIVE" help:"Storage class for bags (manifests and system files are STANDARD)."`
 	Compress        string  `name:"compress" env:"GB_COMPRESS" ini:"settings" default:"zstd" enum:"zstd,none" help:"Bag compression: zstd or none."`
 	StagingLimitGB  float64 `name:"staging-limit-gb" env:"GB_STAGING_LIMIT_GB" ini:"settings" default:"-1" help:"Pack waits while staged bags exceed this many GB (default: two bags; 0: no limit)."`
 

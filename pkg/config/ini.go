@@ -156,6 +156,11 @@ func (cf *File) Resolver() kong.Resolver {
 
 // check rejects a value kong could not parse, so the error names the line.
 func (k iniKey) check(v string) error {
+	if k.kind == reflect.Int {
+		if _, err := strconv.Atoi(v); err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+	}
 	if k.kind == reflect.Float64 {
 		if _, err := strconv.ParseFloat(v, 64); err != nil {
 			return fmt.Errorf("%q is not a number", v)

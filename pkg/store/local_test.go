@@ -506,7 +506,7 @@ func TestNewLocalNeedsADirectory(t *testing.T) {
 func TestOpen(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "new", "store")
-	s, err := store.Open("file://"+target, store.LocalOptions{})
+	s, err := store.Open(context.Background(), "file://"+target, store.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,19 +516,20 @@ func TestOpen(t *testing.T) {
 	if fi, err := os.Stat(target); err != nil || !fi.IsDir() {
 		t.Errorf("Open did not create %s: %v", target, err)
 	}
-	if _, err := store.Open("file://localhost"+target, store.LocalOptions{}); err != nil {
+	if _, err := store.Open(context.Background(), "file://localhost"+target, store.OpenOptions{}); err != nil {
 		t.Errorf("file://localhost/...: %v", err)
 	}
 	spaced := filepath.Join(dir, "my backup")
-	s, err = store.Open("file://"+spaced, store.LocalOptions{})
+	s, err = store.Open(context.Background(), "file://"+spaced, store.OpenOptions{})
 	if err != nil {
 		t.Fatalf("path with a space: %v", err)
 	}
-	if s2, err := store.Open(s.String(), store.LocalOptions{}); err != nil || s2.(*store.Local).Dir() != spaced {
+	if s2, err := store.Open(context.Background(), s.String(), store.OpenOptions{}); err != nil || s2.(*store.Local).Dir() != spaced {
 		t.Errorf("String() %q does not open the same folder: %v", s.String(), err)
 	}
 	for _, c := range []struct{ url, want string }{
-		{"s3://bucket/prefix", "s3 destinations are not available yet (they arrive with the S3 store)"},
+		{"s3://", "s3://bucket or s3://bucket/prefix"},
+		{"s3://bucket/p?x=1", "s3://bucket or s3://bucket/prefix"},
 		{"file://relative/dir", "file:///relative/dir"},
 		{"file:relative", "absolute path"},
 		{"ftp://host/dir", "file:///absolute/dir or s3://bucket/prefix"},
@@ -536,7 +537,7 @@ func TestOpen(t *testing.T) {
 		{"", "file:///absolute/dir"},
 		{"file:///tmp/x?y", "no query"},
 	} {
-		_, err := store.Open(c.url, store.LocalOptions{})
+		_, err := store.Open(context.Background(), c.url, store.OpenOptions{})
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), fmt.Sprintf("%q", c.url)) && c.url != "" {
 			t.Errorf("Open(%q): %v; want an error naming it and saying %q", c.url, err, c.want)
 		}
@@ -546,7 +547,7 @@ func TestOpen(t *testing.T) {
 func TestOpenRestoreDelayEnv(t *testing.T) {
 	t.Setenv("GB_NOW", "2027-01-15T02:00:00Z")
 	t.Setenv(store.RestoreDelayEnv, "0s")
-	s, err := store.Open("file://"+t.TempDir(), store.LocalOptions{})
+	s, err := store.Open(context.Background(), "file://"+t.TempDir(), store.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -558,7 +559,7 @@ func TestOpenRestoreDelayEnv(t *testing.T) {
 		t.Errorf("Get right after a zero-delay restore: %v", err)
 	}
 	// Options given by the caller win over the environment.
-	s, err = store.Open("file://"+t.TempDir(), store.LocalOptions{RestoreDelay: map[string]time.Duration{}})
+	s, err = store.Open(context.Background(), "file://"+t.TempDir(), store.OpenOptions{Local: store.LocalOptions{RestoreDelay: map[string]time.Duration{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,7 +570,7 @@ func TestOpenRestoreDelayEnv(t *testing.T) {
 	}
 	for _, v := range []string{"soon", "-1m"} {
 		t.Setenv(store.RestoreDelayEnv, v)
-		if _, err := store.Open("file://"+t.TempDir(), store.LocalOptions{}); err == nil || !strings.Contains(err.Error(), store.RestoreDelayEnv) {
+		if _, err := store.Open(context.Background(), "file://"+t.TempDir(), store.OpenOptions{}); err == nil || !strings.Contains(err.Error(), store.RestoreDelayEnv) {
 			t.Errorf("%s=%s: %v", store.RestoreDelayEnv, v, err)
 		}
 	}

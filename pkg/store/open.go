@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -15,13 +16,20 @@ const RestoreDelayEnv = "GB_LOCAL_RESTORE_DELAY"
 
 const acceptedForms = "use file:///absolute/dir or s3://bucket/prefix"
 
+// OpenOptions configure the store Open makes.
+type OpenOptions struct {
+	Local LocalOptions
+	S3    S3Options
+}
+
 // Open returns the store a destination URL names:
 //
 //	file:///abs/dir       a Local store in dir, created when missing
-//	s3://bucket/prefix    S3 (not available yet)
+//	s3://bucket/prefix    an S3 bucket (prefix optional)
 //
-// For a local store, opts.RestoreDelay falls back to RestoreDelayEnv.
-func Open(rawURL string, opts LocalOptions) (Store, error) {
+// For a local store, opts.Local.RestoreDelay falls back to RestoreDelayEnv.
+func Open(ctx context.Context, rawURL string, oo OpenOptions) (Store, error) {
+	opts := oo.Local
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" {
 		return nil, fmt.Errorf("destination %q is not a URL; %s", rawURL, acceptedForms)
@@ -30,7 +38,10 @@ func Open(rawURL string, opts LocalOptions) (Store, error) {
 	case "file":
 		return openFile(rawURL, u, opts)
 	case "s3":
-		return nil, fmt.Errorf("destination %q: s3 destinations are not available yet (they arrive with the S3 store)", rawURL)
+		if u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("destination %q: an S3 destination is s3://bucket or s3://bucket/prefix", rawURL)
+		}
+		return NewS3(ctx, u.Host, u.Path, oo.S3)
 	}
 	return nil, fmt.Errorf("destination %q: unknown scheme %q; %s", rawURL, u.Scheme, acceptedForms)
 }

@@ -1,0 +1,448 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"golang.org/x/sync/errgroup"
+)
+
+// S3Options configure an S3 store.
+type S3Options struct {
+	// Endpoint of an S3-compatible service (path-style addressing). Empty:
+	// AWS, or AWS_ENDPOINT_URL when set.
+	Endpoint string
+	Region   string
+	// ChecksumWhenRequired turns the SDK's default request checksums off
+	// for services that reject them ("when_required").
+	ChecksumWhenRequired bool
+	// PartSize for multipart uploads; 0 picks one from the object size.
+	PartSize int64
+	// Parallel parts in flight (default 4).
+	Parallel int
+	// MaxAttempts per request, retries included (default 10).
+	MaxAttempts int
+	// Credentials, when set, replace the standard chain (tests).
+	Credentials aws.CredentialsProvider
+}
+
+// S3 stores objects in a bucket under a prefix. Put checks every part and
+// the whole object against SHA-256 on the server and never replaces an
+// object (HEAD first, If-None-Match on the write).
+type S3 struct {
+	client *s3.Client
+	bucket string
+	prefix string // "" or ends in "/"
+	opts   S3Options
+}
+
+var _ Store = (*S3)(nil)
+
+const shaMetaKey = "gb-sha256"
+
+// NewS3 connects to bucket with the standard AWS configuration chain
+// (environment, AWS_PROFILE, ~/.aws/config and credentials).
+func NewS3(ctx context.Context, bucket, prefix string, opts S3Options) (*S3, error) {
+	if opts.Parallel <= 0 {
+		opts.Parallel = 4
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 10
+	}
+	var lo []func(*awsconfig.LoadOptions) error
+	if opts.Region != "" {
+		lo = append(lo, awsconfig.WithRegion(opts.Region))
+	}
+	if opts.Credentials != nil {
+		lo = append(lo, awsconfig.WithCredentialsProvider(opts.Credentials))
+	}
+	lo = append(lo, awsconfig.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = opts.MaxAttempts
+			o.MaxBackoff = 20 * time.Second
+		})
+	}))
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, lo...)
+	if err != nil {
+		return nil, fmt.Errorf("aws configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if opts.Endpoint != "" {
+			o.BaseEndpoint = aws.String(opts.Endpoint)
+		}
+		if opts.Endpoint != "" || cfg.BaseEndpoint != nil {
+			o.UsePathStyle = true
+		}
+		if opts.ChecksumWhenRequired {
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		}
+	})
+	prefix = strings.Trim(prefix, "/")
+	if prefix != "" {
+		prefix += "/"
+	}
+	return &S3{client: client, bucket: bucket, prefix: prefix, opts: opts}, nil
+}
+
+func (s *S3) String() string { return "s3://" + s.bucket + "/" + strings.TrimSuffix(s.prefix, "/") }
+
+func (s *S3) full(key string) string { return s.prefix + key }
+
+// classify turns an S3 error into the store's sentinels, once, where it
+// arises.
+func (s *S3) classify(key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae smithy.APIError
+	code := ""
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
+	status := 0
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		status = re.HTTPStatusCode()
+	}
+	switch {
+	case code == "NoSuchKey" || code == "NotFound" || (status == http.StatusNotFound && code != "NoSuchBucket"):
+		return fmt.Errorf("%s: %w", key, ErrNotFound)
+	case code == "InvalidObjectState":
+		return fmt.Errorf("%s: %w", key, ErrFrozen)
+	case code == "PreconditionFailed" || status == http.StatusPreconditionFailed:
+		return fmt.Errorf("%s: %w", key, ErrExists)
+	case code == "BadDigest" || code == "XAmzContentSHA256Mismatch" || code == "XAmzContentChecksumMismatch" || code == "InvalidDigest":
+		return fmt.Errorf("%s: %w (%s)", key, ErrChecksum, code)
+	case code == "NoSuchBucket":
+		return fmt.Errorf("bucket %s does not exist (create it, or fix the destination): %w", s.bucket, err)
+	case code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" || code == "AccessDenied":
+		return fmt.Errorf("bucket %s: %s: check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID) and the bucket policy: %w", s.bucket, code, err)
+	}
+	return fmt.Errorf("%s: %w", key, err)
+}
+
+// Head describes an object.
+func (s *S3) Head(ctx context.Context, key string) (ObjectInfo, error) {
+	if err := CheckKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: aws.String(s.full(key))})
+	if err != nil {
+		return ObjectInfo{}, s.classify(key, err)
+	}
+	info := ObjectInfo{Key: key, Size: aws.ToInt64(out.ContentLength), StorageClass: class(string(out.StorageClass)),
+		UploadedAt: aws.ToTime(out.LastModified).UTC(), ETag: strings.Trim(aws.ToString(out.ETag), `"`), Metadata: out.Metadata}
+	info.SHA256 = out.Metadata[shaMetaKey]
+	if out.Restore != nil {
+		info.Restore = parseRestore(*out.Restore)
+	}
+	return info, nil
+}
+
+func class(c string) string {
+	if c == "" {
+		return Standard
+	}
+	return c
+}
+
+var (
+	restoreOngoing = regexp.MustCompile(`ongoing-request="(true|false)"`)
+	restoreExpiry  = regexp.MustCompile(`expiry-date="([^"]+)"`)
+)
+
+// parseRestore reads x-amz-restore: ongoing-request="false",
+// expiry-date="Fri, 21 Dec 2012 00:00:00 GMT".
+func parseRestore(h string) RestoreStatus {
+	var rs RestoreStatus
+	m := restoreOngoing.FindStringSubmatch(h)
+	if m == nil {
+		return rs
+	}
+	rs.Requested = true
+	rs.Ongoing = m[1] == "true"
+	if e := restoreExpiry.FindStringSubmatch(h); e != nil {
+		if t, err := http.ParseTime(e[1]); err == nil {
+			rs.ExpiresAt = t.UTC()
+		}
+	}
+	return rs
+}
+
+// Get reads length bytes from offset.
+func (s *S3) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	if err := CheckKey(key); err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, fmt.Errorf("%s: negative offset %d", key, offset)
+	}
+	info, err := s.Head(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if offset > info.Size || (offset == info.Size && length != 0 && info.Size > 0) {
+		return nil, fmt.Errorf("%s: offset %d is past the end (%d bytes)", key, offset, info.Size)
+	}
+	if length == 0 || info.Size == 0 {
+		if IsCold(info.StorageClass) && !info.Readable(time.Now()) {
+			return nil, fmt.Errorf("%s: %w", key, ErrFrozen)
+		}
+		return io.NopCloser(bytes.NewReader(nil)), nil
+	}
+	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(s.full(key))}
+	end := info.Size - 1
+	if length > 0 && offset+length-1 < end {
+		end = offset + length - 1
+	}
+	in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", offset, end))
+	out, err := s.client.GetObject(ctx, in)
+	if err != nil {
+		return nil, s.classify(key, err)
+	}
+	return out.Body, nil
+}
+
+// List calls fn for every object under prefix, in key order.
+func (s *S3) List(ctx context.Context, prefix string, fn func(ObjectInfo) error) error {
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(s.full(prefix)),
+		OptionalObjectAttributes: []types.OptionalObjectAttributes{types.OptionalObjectAttributesRestoreStatus}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return s.classify(prefix, err)
+		}
+		objs := page.Contents
+		sort.Slice(objs, func(i, j int) bool { return aws.ToString(objs[i].Key) < aws.ToString(objs[j].Key) })
+		for _, o := range objs {
+			k := strings.TrimPrefix(aws.ToString(o.Key), s.prefix)
+			if CheckKey(k) != nil {
+				continue
+			}
+			info := ObjectInfo{Key: k, Size: aws.ToInt64(o.Size), StorageClass: class(string(o.StorageClass)), UploadedAt: aws.ToTime(o.LastModified).UTC(),
+				ETag: strings.Trim(aws.ToString(o.ETag), `"`)}
+			if rs := o.RestoreStatus; rs != nil {
+				info.Restore = RestoreStatus{Requested: true, Ongoing: aws.ToBool(rs.IsRestoreInProgress), ExpiresAt: aws.ToTime(rs.RestoreExpiryDate).UTC()}
+			}
+			if err := fn(info); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Delete removes an object; a missing one is not an error.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	if err := CheckKey(key); err != nil {
+		return err
+	}
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: aws.String(s.full(key))})
+	if err = s.classify(key, err); errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Restore asks for a readable copy of a cold object.
+func (s *S3) Restore(ctx context.Context, key string, req RestoreRequest) error {
+	info, err := s.Head(ctx, key)
+	if err != nil {
+		return err
+	}
+	if !IsCold(info.StorageClass) {
+		return nil
+	}
+	if req.Days <= 0 {
+		req.Days = 1
+	}
+	if req.Tier == "" {
+		req.Tier = TierBulk
+	}
+	_, err = s.client.RestoreObject(ctx, &s3.RestoreObjectInput{Bucket: &s.bucket, Key: aws.String(s.full(key)),
+		RestoreRequest: &types.RestoreRequest{Days: aws.Int32(int32(req.Days)), GlacierJobParameters: &types.GlacierJobParameters{Tier: types.Tier(req.Tier)}}})
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "RestoreAlreadyInProgress" {
+		return nil
+	}
+	return s.classify(key, err)
+}
+
+// Put stores size bytes of body under key: one PUT up to the part size,
+// else a multipart upload with parts in parallel. Every request carries a
+// SHA-256 the server checks; the whole object's SHA-256 is checked while
+// the parts are read and kept as metadata.
+func (s *S3) Put(ctx context.Context, key string, body io.ReaderAt, size int64, opts PutOptions) (ObjectInfo, error) {
+	if err := CheckKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	if _, err := s.Head(ctx, key); err == nil {
+		return ObjectInfo{}, fmt.Errorf("%s: %w", key, ErrExists)
+	} else if !errors.Is(err, ErrNotFound) {
+		return ObjectInfo{}, err
+	}
+	if opts.StorageClass == "" {
+		opts.StorageClass = Standard
+	}
+	meta := map[string]string{}
+	for k, v := range opts.Metadata {
+		meta[strings.ToLower(k)] = v
+	}
+	partSize := s.opts.PartSize
+	if partSize <= 0 {
+		partSize = partSizeFor(size)
+	}
+	var err error
+	if size <= partSize {
+		err = s.putSingle(ctx, key, body, size, opts, meta)
+	} else {
+		err = s.putMultipart(ctx, key, body, size, partSize, opts, meta)
+	}
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	info, err := s.Head(ctx, key)
+	if err != nil {
+		return ObjectInfo{}, fmt.Errorf("check after upload: %w", err)
+	}
+	if info.Size != size || (opts.SHA256 != "" && info.SHA256 != opts.SHA256) {
+		return ObjectInfo{}, fmt.Errorf("%s: stored object has size %d and sha256 %q, want %d and %q", key, info.Size, info.SHA256, size, opts.SHA256)
+	}
+	return info, nil
+}
+
+// partSizeFor: at least 16 MiB, and at most 9,000 parts (S3 allows 10,000).
+func partSizeFor(size int64) int64 {
+	const mib = 1 << 20
+	ps := (size/9000 + mib - 1) / mib * mib
+	return max(ps, 16*mib)
+}
+
+func b64(sum []byte) *string { return aws.String(base64.StdEncoding.EncodeToString(sum)) }
+
+func (s *S3) putSingle(ctx context.Context, key string, body io.ReaderAt, size int64, opts PutOptions, meta map[string]string) error {
+	buf := make([]byte, size)
+	if n, err := body.ReadAt(buf, 0); int64(n) != size {
+		return fmt.Errorf("%s: read %d of %d bytes: %v", key, n, size, err)
+	}
+	sum := sha256.Sum256(buf)
+	if opts.SHA256 != "" && hex.EncodeToString(sum[:]) != opts.SHA256 {
+		return fmt.Errorf("%s: %w: body has sha256 %x, want %s", key, ErrChecksum, sum, opts.SHA256)
+	}
+	meta[shaMetaKey] = hex.EncodeToString(sum[:])
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), Body: bytes.NewReader(buf),
+		ContentLength: aws.Int64(size), StorageClass: types.StorageClass(opts.StorageClass), Metadata: meta,
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: b64(sum[:]), IfNoneMatch: aws.String("*")})
+	return s.classify(key, err)
+}
+
+func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, size, partSize int64, opts PutOptions, meta map[string]string) error {
+	// The whole object's SHA-256 goes into the metadata at create time,
+	// so the body is hashed first when the caller did not say.
+	whole := opts.SHA256
+	if whole == "" {
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(body, 0, size)); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		whole = hex.EncodeToString(h.Sum(nil))
+	}
+	meta[shaMetaKey] = whole
+	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)),
+		StorageClass: types.StorageClass(opts.StorageClass), Metadata: meta, ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
+	if err != nil {
+		return s.classify(key, err)
+	}
+	uploadID := created.UploadId
+	abort := func() {
+		// A fresh context: the caller's may be what was canceled.
+		actx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: uploadID})
+	}
+	nparts := int((size + partSize - 1) / partSize)
+	parts := make([]types.CompletedPart, nparts)
+	h := sha256.New()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Parallel)
+	var readErr error
+	var mu sync.Mutex
+	// Parts are read, and the whole hash computed, in order; uploads run
+	// in parallel.
+	for i := 0; i < nparts; i++ {
+		off := int64(i) * partSize
+		n := min(partSize, size-off)
+		buf := make([]byte, n)
+		if k, err := body.ReadAt(buf, off); int64(k) != n {
+			mu.Lock()
+			readErr = fmt.Errorf("%s: read part %d: %d of %d bytes: %v", key, i+1, k, n, err)
+			mu.Unlock()
+			break
+		}
+		h.Write(buf)
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			sum := sha256.Sum256(buf)
+			out, err := s.client.UploadPart(gctx, &s3.UploadPartInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: uploadID,
+				PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(buf), ContentLength: aws.Int64(n),
+				ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: b64(sum[:])})
+			if err != nil {
+				return s.classify(key, err)
+			}
+			parts[i] = types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: out.ETag, ChecksumSHA256: out.ChecksumSHA256}
+			if parts[i].ChecksumSHA256 == nil {
+				parts[i].ChecksumSHA256 = b64(sum[:])
+			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	if err == nil {
+		err = readErr
+	}
+	if err == nil && hex.EncodeToString(h.Sum(nil)) != whole {
+		err = fmt.Errorf("%s: %w: body has sha256 %x, want %s", key, ErrChecksum, h.Sum(nil), whole)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		abort()
+		return err
+	}
+	_, err = s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: uploadID,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}, IfNoneMatch: aws.String("*")})
+	if err != nil {
+		abort()
+		return s.classify(key, err)
+	}
+	return nil
+}
+
+// Client is the SDK client (tests create buckets with it).
+func (s *S3) Client() *s3.Client { return s.client }

@@ -1,0 +1,43 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/gbarchive/gb/internal/s3test"
+	"github.com/gbarchive/gb/pkg/store"
+	"github.com/gbarchive/gb/pkg/store/storetest"
+)
+
+var bucketSeq atomic.Int64
+
+// newVersity returns an S3 store on a fresh bucket of the shared versitygw.
+func newVersity(t *testing.T, opts store.S3Options) *store.S3 {
+	t.Helper()
+	ep := s3test.Endpoint(t)
+	opts.Endpoint = ep
+	opts.Region = "us-east-1"
+	opts.Credentials = credentials.NewStaticCredentialsProvider(s3test.Access, s3test.Secret, "")
+	bucket := fmt.Sprintf("gb-test-%d", bucketSeq.Add(1))
+	s, err := store.NewS3(context.Background(), bucket, "archive", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client().CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil && !strings.Contains(err.Error(), "BucketAlreadyOwnedByYou") {
+		t.Fatalf("create bucket: %v", err)
+	}
+	return s
+}
+
+func TestS3ConformanceVersity(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		New:           func(t *testing.T) store.Store { return newVersity(t, store.S3Options{PartSize: 5 << 20}) },
+		NoColdStorage: "versitygw keeps every object STANDARD and has no RestoreObject",
+	})
+}
