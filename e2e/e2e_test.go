@@ -88,6 +88,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("AWS_SECRET_ACCESS_KEY", s3test.Secret)
 			env.Setenv("AWS_REGION", "us-east-1")
 			env.Setenv("AWS_CONFIG_FILE", "/dev/null")
+			// Never ask an EC2 metadata service: tests talk to loopback only.
+			env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 			env.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 			// Let an unprivileged user (see warnings.txtar) reach the
 			// work directory and the binaries.
@@ -209,6 +211,7 @@ func cmdS3(ts *testscript.TestScript, neg bool, args []string) {
 		var out *s3.ListObjectsV2Output
 		out, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(args[1]), Prefix: aws.String(args[2])})
 		if err == nil {
+			fmt.Fprintf(ts.Stdout(), "listing s3://%s/%s\n", args[1], args[2])
 			for _, o := range out.Contents {
 				fmt.Fprintf(ts.Stdout(), "%s %d\n", aws.ToString(o.Key), aws.ToInt64(o.Size))
 			}

@@ -75,6 +75,7 @@ type state struct {
 	maxID    int
 	sum      Committed
 	backedUp bool
+	saved    bool
 	listFile string
 	exclFile string
 }
@@ -278,10 +279,14 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			b.RetiredAt = time.Time{}
 		}
 	}
-	inv.Runs = append(inv.Runs, inventory.Run{At: now, DryRun: opts.DryRun, BagsAdded: s.sum.BagsCommitted, BytesAdded: s.sum.BytesCommitted,
-		AtomsPacked: s.sum.AtomsPacked, AtomsKept: s.sum.AtomsKept, Forgotten: s.sum.AtomsForgotten, Pending: s.sum.AtomsPending})
-	if err := s.save(); err != nil {
-		return err
+	// A stream that ended before its plan and brought nothing (an earlier
+	// stage failed at once) leaves the inventory as it was.
+	if planSeen || s.saved || s.sum.BagsCommitted > 0 {
+		inv.Runs = append(inv.Runs, inventory.Run{At: now, DryRun: opts.DryRun, BagsAdded: s.sum.BagsCommitted, BytesAdded: s.sum.BytesCommitted,
+			AtomsPacked: s.sum.AtomsPacked, AtomsKept: s.sum.AtomsKept, Forgotten: s.sum.AtomsForgotten, Pending: s.sum.AtomsPending})
+		if err := s.save(); err != nil {
+			return err
+		}
 	}
 	s.sum.NextBag = inv.NextBag
 	if !opts.DryRun && opts.Store != nil && (s.sum.BagsCommitted > 0 || s.sum.AtomsForgotten > 0 || len(s.sum.BagsRetired) > 0) {
@@ -405,6 +410,7 @@ func (s *state) save() error {
 		}
 		s.backedUp = true
 	}
+	s.saved = true
 	return s.inv.Save(s.out)
 }
 

@@ -57,6 +57,11 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if name == "" {
 		name = "stdin"
 	}
+	if c, ok := opts.Store.(store.Checker); ok {
+		if err := c.Check(ctx); err != nil {
+			return err
+		}
+	}
 	w := records.NewWriter(out)
 	r := records.NewReader(in, name)
 	failed := 0

@@ -144,6 +144,39 @@ func (s *S3) classify(key string, err error) error {
 	return fmt.Errorf("%s: %w", key, err)
 }
 
+// Check makes sure the bucket is there and the credentials work, so a run
+// fails with one clear line before it packs and uploads anything.
+func (s *S3) Check(ctx context.Context) error {
+	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket})
+	if err == nil {
+		return nil
+	}
+	var re *smithyhttp.ResponseError
+	status := 0
+	if errors.As(err, &re) {
+		status = re.HTTPStatusCode()
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "failed to retrieve credentials") || strings.Contains(msg, "no EC2 IMDS role") || strings.Contains(msg, "static credentials are empty"):
+		return fmt.Errorf("bucket %s: no AWS credentials found; set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", s.bucket)
+	case status == http.StatusNotFound:
+		return fmt.Errorf("bucket %s does not exist at %s; create it or fix the destination", s.bucket, s.where())
+	case status == http.StatusForbidden:
+		return fmt.Errorf("bucket %s: access denied; check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID) and that the policy allows s3:ListBucket on it", s.bucket)
+	case status == http.StatusMovedPermanently || status == http.StatusBadRequest && strings.Contains(msg, "region"):
+		return fmt.Errorf("bucket %s is in another region; set s3_region (or AWS_REGION) to the bucket's region", s.bucket)
+	}
+	return fmt.Errorf("bucket %s at %s: %w", s.bucket, s.where(), err)
+}
+
+func (s *S3) where() string {
+	if s.opts.Endpoint != "" {
+		return s.opts.Endpoint
+	}
+	return "AWS"
+}
+
 // Head describes an object.
 func (s *S3) Head(ctx context.Context, key string) (ObjectInfo, error) {
 	if err := CheckKey(key); err != nil {

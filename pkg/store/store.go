@@ -112,3 +112,9 @@ type Store interface {
 	// String names the destination for messages (a URL, no secrets).
 	String() string
 }
+
+// Checker is a store that can tell, cheaply and before any upload,
+// whether it is reachable and the credentials work.
+type Checker interface {
+	Check(ctx context.Context) error
+}
