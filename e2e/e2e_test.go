@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -71,9 +72,18 @@ func requireTools(t *testing.T, tools ...string) {
 
 func TestScripts(t *testing.T) {
 	requireTools(t, "tar", "zstd", "jq", "flock", "bash")
+	s3ep := s3test.Endpoint(t)
+	// Every script runs against the local store and against S3 (versitygw):
+	// $DEST names the destination, and `fetchstore` mirrors the bucket into
+	// ./store so the same checks read both.
+	for _, mode := range []string{"file", "s3"} {
+		t.Run(mode, func(t *testing.T) { runScripts(t, mode, s3ep) })
+	}
+}
+
+func runScripts(t *testing.T, mode, s3ep string) {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
-	s3ep := s3test.Endpoint(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
 		Setup: func(env *testscript.Env) error {
@@ -82,15 +92,27 @@ func TestScripts(t *testing.T) {
 			env.Setenv("GLACIER", filepath.Join(root, "scripts", "glacier.sh"))
 			env.Setenv("HOME", env.WorkDir+"/home")
 			env.Setenv("GB_NOW", "2026-01-15T02:00:00Z")
-			// A real S3 server for the s3:// scripts; buckets are per script.
+			// A real S3 server; buckets are per script.
 			env.Setenv("S3_ENDPOINT", s3ep)
+			env.Setenv("GB_S3_ENDPOINT", s3ep)
 			env.Setenv("AWS_ACCESS_KEY_ID", s3test.Access)
 			env.Setenv("AWS_SECRET_ACCESS_KEY", s3test.Secret)
 			env.Setenv("AWS_REGION", "us-east-1")
 			env.Setenv("AWS_CONFIG_FILE", "/dev/null")
+			env.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 			// Never ask an EC2 metadata service: tests talk to loopback only.
 			env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-			env.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+			env.Setenv("MODE", mode)
+			if mode == "s3" {
+				bucket := fmt.Sprintf("gb-e2e-%x", sha256.Sum256([]byte(env.WorkDir)))[:30]
+				if _, err := s3client(s3ep).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+					return err
+				}
+				env.Setenv("BUCKET", bucket)
+				env.Setenv("DEST", "s3://"+bucket+"/archive")
+			} else {
+				env.Setenv("DEST", "file://"+env.WorkDir+"/store")
+			}
 			// Let an unprivileged user (see warnings.txtar) reach the
 			// work directory and the binaries.
 			os.Chmod(env.WorkDir, 0o755)
@@ -98,19 +120,56 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
-			if cond == "root" {
+			switch cond {
+			case "root":
 				return os.Geteuid() == 0, nil
+			case "s3":
+				return mode == "s3", nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"mktree":  cmdMktree,
-			"cmptree": cmdCmptree,
-			"touchat": cmdTouchAt,
-			"s3":      cmdS3,
+			"mktree":     cmdMktree,
+			"cmptree":    cmdCmptree,
+			"touchat":    cmdTouchAt,
+			"s3":         cmdS3,
+			"fetchstore": cmdFetchStore,
 		},
 		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") != "",
 	})
+}
+
+func s3client(endpoint string) *s3.Client {
+	cfg, _ := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion("us-east-1"),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(s3test.Access, s3test.Secret, "")))
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(endpoint); o.UsePathStyle = true })
+}
+
+// fetchstore: in S3 mode, mirror s3://$BUCKET/archive/ into ./store (as
+// a person would with aws s3 sync), so scripts check both stores alike.
+func cmdFetchStore(ts *testscript.TestScript, neg bool, args []string) {
+	if ts.Getenv("MODE") != "s3" {
+		return
+	}
+	dir := ts.MkAbs("store")
+	ts.Check(os.RemoveAll(dir))
+	c := s3client(ts.Getenv("S3_ENDPOINT"))
+	ctx := context.Background()
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(ts.Getenv("BUCKET")), Prefix: aws.String("archive/")})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		ts.Check(err)
+		for _, o := range page.Contents {
+			g, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(ts.Getenv("BUCKET")), Key: o.Key})
+			ts.Check(err)
+			b, err := io.ReadAll(g.Body)
+			g.Body.Close()
+			ts.Check(err)
+			dst := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(aws.ToString(o.Key), "archive/")))
+			ts.Check(os.MkdirAll(filepath.Dir(dst), 0o755))
+			ts.Check(os.WriteFile(dst, b, 0o644))
+		}
+	}
 }
 
 // mktree DIR [BIGBYTES]: the standard awkward fixture.
@@ -171,10 +230,8 @@ func cmdS3(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: s3 mkbucket NAME | s3 get BUCKET KEY FILE | s3 getall BUCKET PREFIX DIR | s3 ls BUCKET PREFIX")
 	}
 	ctx := context.Background()
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"),
-		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(s3test.Access, s3test.Secret, "")))
-	ts.Check(err)
-	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(ts.Getenv("S3_ENDPOINT")); o.UsePathStyle = true })
+	c := s3client(ts.Getenv("S3_ENDPOINT"))
+	var err error
 	switch args[0] {
 	case "mkbucket":
 		_, err = c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(args[1])})
