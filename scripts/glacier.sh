@@ -14,10 +14,11 @@ set -Eeuo pipefail
 prog=glacier.sh
 usage() {
 	cat >&2 <<USAGE
-usage: $prog [-c glacier.cfg] [--run] [--lock FILE] list.txt
+usage: $prog [-c glacier.cfg] [--run] [--limit MB/S] [--lock FILE] list.txt
   -c, --config FILE   glacier.cfg (default: ./glacier.cfg when present)
       --run           really pack and upload (default: dry run)
       --lock FILE     lock file (default: .glacier.lock beside list.txt)
+      --limit MB/S    upload at most this many MB/s, all parts together
 USAGE
 }
 die() { echo "$prog: error: $1" >&2; exit "${2:-1}"; }
@@ -32,6 +33,8 @@ while [ $# -gt 0 ]; do
 	--config=*) cfg_args=(-c "${1#--config=}"); shift ;;
 	--run) run=yes; shift ;;
 	--lock) [ $# -ge 2 ] || { usage; exit 2; }; lock=$2; shift 2 ;;
+	--limit) [ $# -ge 2 ] || { usage; exit 2; }; export GB_LIMIT=$2; shift 2 ;;
+	--limit=*) export GB_LIMIT=${1#--limit=}; shift ;;
 	-h | --help) usage; exit 0 ;;
 	-*) echo "$prog: error: unknown option $1" >&2; usage; exit 2 ;;
 	*) [ -z "$list" ] || { echo "$prog: error: more than one list file" >&2; usage; exit 2; }; list=$1; shift ;;

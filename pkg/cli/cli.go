@@ -130,7 +130,7 @@ func OpenStore(name string, st *config.Settings, stderr io.Writer) (store.Store,
 		fmt.Fprintf(stderr, "%s: no destination configured; using the local store %s\n", name, url)
 	}
 	st2, err := store.Open(context.Background(), url, store.OpenOptions{S3: store.S3Options{Endpoint: st.S3Endpoint, Region: st.S3Region,
-		ChecksumWhenRequired: st.S3Checksum == "when_required", Parallel: st.S3Parallel}})
+		ChecksumWhenRequired: st.S3Checksum == "when_required", Parallel: st.S3Parallel, LimitBytesPerSec: st.Limit * 1e6}})
 	if err != nil {
 		return nil, &config.Error{Msg: fmt.Sprintf("destination %s: %v", url, err)}
 	}

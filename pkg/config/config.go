@@ -36,6 +36,7 @@ type Settings struct {
 	S3Region        string  `name:"s3-region" env:"GB_S3_REGION" ini:"settings" placeholder:"REGION" help:"Bucket region (default: AWS_REGION or the AWS profile's)."`
 	S3Checksum      string  `name:"s3-checksum" env:"GB_S3_CHECKSUM" ini:"settings" default:"when_supported" enum:"when_supported,when_required" help:"SDK request checksums: when_supported, or when_required for services that reject them."`
 	S3Parallel      int     `name:"s3-parallel" env:"GB_S3_PARALLEL" ini:"settings" default:"4" help:"Multipart parts uploaded at once."`
+	Limit           float64 `name:"limit" env:"GB_LIMIT" ini:"settings" default:"0" placeholder:"MB/s" help:"Upload limit in MB/s for all parts together (0: none); seed-compatible."`
 	BagStorageClass string  `name:"bag-storage-class" env:"GB_BAG_STORAGE_CLASS" ini:"settings" default:"DEEP_ARCHIVE" help:"Storage class for bags (manifests and system files are STANDARD)."`
 	Compress        string  `name:"compress" env:"GB_COMPRESS" ini:"settings" default:"zstd" enum:"zstd,none" help:"Bag compression: zstd or none."`
 	StagingLimitGB  float64 `name:"staging-limit-gb" env:"GB_STAGING_LIMIT_GB" ini:"settings" default:"-1" help:"Pack waits while staged bags exceed this many GB (default: two bags; 0: no limit)."`

@@ -41,6 +41,9 @@ type S3Options struct {
 	Parallel int
 	// MaxAttempts per request, retries included (default 10).
 	MaxAttempts int
+	// LimitBytesPerSec caps the upload rate of all requests together
+	// (seed's --limit); 0: no cap.
+	LimitBytesPerSec float64
 	// Credentials, when set, replace the standard chain (tests).
 	Credentials aws.CredentialsProvider
 }
@@ -89,6 +92,7 @@ func NewS3(ctx context.Context, bucket, prefix string, opts S3Options) (*S3, err
 		cfg.Region = "us-east-1"
 	}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.HTTPClient = newThrottledClient(opts.LimitBytesPerSec)
 		if opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
 		}
