@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -20,7 +21,11 @@ var bucketSeq atomic.Int64
 // newVersity returns an S3 store on a fresh bucket of the shared versitygw.
 func newVersity(t *testing.T, opts store.S3Options) *store.S3 {
 	t.Helper()
-	ep := s3test.Endpoint(t)
+	return newS3At(t, s3test.Endpoint(t), opts)
+}
+
+func newS3At(t *testing.T, ep string, opts store.S3Options) *store.S3 {
+	t.Helper()
 	opts.Endpoint = ep
 	opts.Region = "us-east-1"
 	opts.Credentials = credentials.NewStaticCredentialsProvider(s3test.Access, s3test.Secret, "")
@@ -39,5 +44,19 @@ func TestS3ConformanceVersity(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
 		New:           func(t *testing.T) store.Store { return newVersity(t, store.S3Options{PartSize: 5 << 20}) },
 		NoColdStorage: "versitygw keeps every object STANDARD and has no RestoreObject",
+	})
+}
+
+// The S3 store's Deep Archive paths (frozen GET, restore, x-amz-restore,
+// listing with restore status) against versitygw behind a proxy that adds
+// Deep Archive, with a clock the suite can move.
+func TestS3ConformanceColdFake(t *testing.T) {
+	var cold *s3test.Cold
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) store.Store {
+			cold = s3test.NewCold(t, time.Hour)
+			return newS3At(t, cold.URL, store.S3Options{PartSize: 5 << 20})
+		},
+		Advance: func(t *testing.T, d time.Duration) { cold.Advance(d) },
 	})
 }
