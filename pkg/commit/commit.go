@@ -73,6 +73,7 @@ type state struct {
 	partsUp  map[string]map[int]string // atom -> part -> bag id
 	done     map[string]bool           // atoms applied this run
 	maxID    int
+	spent    int // highest id whose key holds an object
 	sum      Committed
 	backedUp bool
 	saved    bool
@@ -134,15 +135,6 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			if n, _ := inventory.ParseBagID(b.id); n > s.maxID {
 				s.maxID = n
 			}
-			if !opts.DryRun && s.maxID >= inv.NextBag {
-				// gb-put stores this bag after passing its record on:
-				// make the id durable first, so a crash after the upload
-				// can never hand the same key to another bag.
-				inv.NextBag = s.maxID + 1
-				if err := s.save(); err != nil {
-					return err
-				}
-			}
 			if opts.DryRun {
 				if err := s.apply(b, inventory.Bag{Key: b.key, Source: b.source, Bytes: l.Get("bytes").Int(), StorageClass: store.DeepArchive, UploadedAt: opts.Now, Compress: b.compress, Files: b.files}); err != nil {
 					return err
@@ -186,7 +178,9 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 				return err
 			}
 		case records.KindFailed:
-			s.sum.BagsFailed = append(s.sum.BagsFailed, l.Get("bag").String())
+			id := l.Get("bag").String()
+			s.sum.BagsFailed = append(s.sum.BagsFailed, id)
+			s.spend(id)
 		case records.KindKeep:
 			k, err := l.PathField("atom")
 			if err != nil {
@@ -202,11 +196,6 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		case records.KindPlan:
 			planSeen = true
 			planDirty = int(l.Get("atoms_new").Int() + l.Get("atoms_changed").Int())
-			if n := int(l.Get("next_bag").Int()); n > inv.NextBag && !opts.DryRun {
-				// Ids handed out by the plan are spent even if a bag was
-				// dropped on the way: never reuse a key that may exist.
-				inv.NextBag = n
-			}
 		case records.KindRetire, records.KindScan, records.KindAtom:
 			// Commit works these out from the inventory itself.
 		default:
@@ -266,8 +255,15 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		// plan's count of atoms to pack still does.
 		s.sum.AtomsPending = planDirty - s.sum.AtomsPacked
 	}
-	if s.maxID >= inv.NextBag {
+	// Only ids whose key now holds an object (stored, or refused because
+	// something else is there) are spent. A bag that was planned but never
+	// stored (dropped by a stage, or cut off mid-upload) keeps its id: the
+	// next run plans the same bag under it and gb-put resumes or adopts.
+	if opts.DryRun && s.maxID >= inv.NextBag {
 		inv.NextBag = s.maxID + 1
+	}
+	if s.spent >= inv.NextBag {
+		inv.NextBag = s.spent + 1
 	}
 	ref := inv.Referenced()
 	for _, id := range inv.SortedBagIDs() {
@@ -355,6 +351,10 @@ func (s *state) apply(b *plannedBag, stored inventory.Bag) error {
 	}
 	bg := stored
 	s.inv.Bags[b.id] = &bg
+	s.spend(b.id)
+	if s.spent >= s.inv.NextBag {
+		s.inv.NextBag = s.spent + 1
+	}
 	s.sum.BagsCommitted++
 	s.sum.BytesCommitted += stored.Bytes
 	for _, a := range b.atoms {
@@ -400,6 +400,12 @@ func (s *state) apply(b *plannedBag, stored inventory.Bag) error {
 		s.sum.AtomsPacked++
 	}
 	return nil
+}
+
+func (s *state) spend(id string) {
+	if n, err := inventory.ParseBagID(id); err == nil && n > s.spent {
+		s.spent = n
+	}
 }
 
 func (s *state) save() error {

@@ -143,6 +143,11 @@ func removeStale(dir string, bags bool) {
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		n := e.Name()
+		// Upload journals stay: the next run packs the same bag again (same
+		// id, same bytes) and gb-put resumes its upload.
+		if strings.HasSuffix(n, ".upload.json") {
+			continue
+		}
 		if strings.HasSuffix(n, ".partial") || (bags && e.Type().IsRegular() && strings.Contains(n, "_bag_") && strings.Contains(n, ".tar")) {
 			os.Remove(filepath.Join(dir, n))
 		}

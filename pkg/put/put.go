@@ -38,6 +38,9 @@ type Uploaded struct {
 	// Adopted: the object was already stored, byte for byte, by an
 	// earlier run that died before committing it.
 	Adopted bool `json:"adopted,omitempty"`
+	// SentBytes is what this run sent: less than bytes when an interrupted
+	// upload resumed, 0 when adopted.
+	SentBytes int64 `json:"sent_bytes"`
 }
 
 // Failed reports a bag that was not stored; its atoms are retried next run.
@@ -139,8 +142,15 @@ func upload(ctx context.Context, opts Options, p packedIn) (Uploaded, error) {
 		if fi.Size() != p.size {
 			return up, fmt.Errorf("staged bag %s is %d bytes, the packed record says %d", p.file, fi.Size(), p.size)
 		}
+		sent := int64(-1)
+		// The journal beside the staged bag lets an interrupted multipart
+		// upload resume on the next run instead of starting over.
 		info, err = opts.Store.Put(ctx, p.key, f, p.size, store.PutOptions{StorageClass: opts.BagClass, SHA256: p.sha,
-			Metadata: map[string]string{"gb-bag": p.bag, "gb-sha256": p.sha}})
+			Metadata: map[string]string{"gb-bag": p.bag, "gb-sha256": p.sha}, Journal: p.file + ".upload.json", Sent: &sent})
+		if sent < 0 {
+			sent = p.size
+		}
+		up.SentBytes = sent
 		if err != nil {
 			return up, err
 		}

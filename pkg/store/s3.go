@@ -6,14 +6,17 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/gbarchive/gb/pkg/fault"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -53,6 +57,8 @@ type S3Options struct {
 // object (HEAD first, If-None-Match on the write).
 type S3 struct {
 	client *s3.Client
+	etagMu sync.Mutex
+	etags  map[string]*string // "uploadID#part" -> ETag of parts found on resume
 	bucket string
 	prefix string // "" or ends in "/"
 	opts   S3Options
@@ -355,6 +361,9 @@ func (s *S3) Put(ctx context.Context, key string, body io.ReaderAt, size int64, 
 	var err error
 	if size <= partSize {
 		err = s.putSingle(ctx, key, body, size, opts, meta)
+		if err == nil && opts.Sent != nil {
+			*opts.Sent = size
+		}
 	} else {
 		err = s.putMultipart(ctx, key, body, size, partSize, opts, meta)
 	}
@@ -408,18 +417,51 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, siz
 		whole = hex.EncodeToString(h.Sum(nil))
 	}
 	meta[shaMetaKey] = whole
-	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)),
-		StorageClass: types.StorageClass(opts.StorageClass), Metadata: meta, ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
-	if err != nil {
-		return s.classify(key, err)
+	// Resume: an upload of the same bytes (size, SHA-256, part size) to the
+	// same key that an earlier run left unfinished keeps its parts.
+	done := map[int32]string{} // part number -> base64 SHA-256 on the server
+	var uploadID *string
+	if j, ok := readJournal(opts.Journal); ok {
+		if j.Bucket == s.bucket && j.Key == s.full(key) && j.Size == size && j.SHA256 == whole && j.PartSize == partSize {
+			if parts, err := s.listParts(ctx, key, j.UploadID); err == nil {
+				uploadID = aws.String(j.UploadID)
+				done = parts
+			}
+		} else if j.Bucket == s.bucket {
+			// Other bytes now: the old parts can never be used.
+			s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(j.Key), UploadId: aws.String(j.UploadID)})
+		}
 	}
-	uploadID := created.UploadId
+	if uploadID == nil {
+		created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)),
+			StorageClass: types.StorageClass(opts.StorageClass), Metadata: meta, ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
+		if err != nil {
+			return s.classify(key, err)
+		}
+		uploadID = created.UploadId
+		if opts.Journal != "" {
+			if err := writeJournal(opts.Journal, journal{Bucket: s.bucket, Key: s.full(key), UploadID: *uploadID, Size: size, SHA256: whole, PartSize: partSize}); err != nil {
+				return fmt.Errorf("%s: upload journal: %w", key, err)
+			}
+		}
+	}
 	abort := func() {
+		if opts.Journal != "" && ctx.Err() != nil {
+			// Interrupted, not failed: keep the parts for the next run.
+			return
+		}
 		// A fresh context: the caller's may be what was canceled.
 		actx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		s.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: uploadID})
 	}
+	etags := map[int32]*string{}
+	s.etagMu.Lock()
+	for n := range done {
+		etags[n] = s.etags[fmt.Sprintf("%s#%d", *uploadID, n)]
+	}
+	s.etagMu.Unlock()
+	var sent atomic.Int64
 	nparts := int((size + partSize - 1) / partSize)
 	parts := make([]types.CompletedPart, nparts)
 	h := sha256.New()
@@ -445,6 +487,10 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, siz
 		}
 		g.Go(func() error {
 			sum := sha256.Sum256(buf)
+			if have, ok := done[int32(i+1)]; ok && have == *b64(sum[:]) {
+				parts[i] = types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ChecksumSHA256: aws.String(have), ETag: etags[int32(i+1)]}
+				return nil
+			}
 			out, err := s.client.UploadPart(gctx, &s3.UploadPartInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: uploadID,
 				PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(buf), ContentLength: aws.Int64(n),
 				ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: b64(sum[:])})
@@ -455,10 +501,12 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, siz
 			if parts[i].ChecksumSHA256 == nil {
 				parts[i].ChecksumSHA256 = b64(sum[:])
 			}
+			sent.Add(n)
+			fault.Point("s3.part")
 			return nil
 		})
 	}
-	err = g.Wait()
+	err := g.Wait()
 	if err == nil {
 		err = readErr
 	}
@@ -472,13 +520,79 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, siz
 		abort()
 		return err
 	}
+	if opts.Sent != nil {
+		*opts.Sent = sent.Load()
+	}
 	_, err = s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: uploadID,
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}, IfNoneMatch: aws.String("*")})
 	if err != nil {
 		abort()
 		return s.classify(key, err)
 	}
+	if opts.Journal != "" {
+		os.Remove(opts.Journal)
+	}
 	return nil
+}
+
+// journal is what resuming an upload needs; the parts themselves are asked
+// of the server (ListParts), which is the only authority on them.
+type journal struct {
+	Bucket   string `json:"bucket"`
+	Key      string `json:"key"`
+	UploadID string `json:"upload_id"`
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256"`
+	PartSize int64  `json:"part_size"`
+}
+
+func readJournal(p string) (journal, bool) {
+	var j journal
+	if p == "" {
+		return j, false
+	}
+	b, err := os.ReadFile(p)
+	if err != nil || json.Unmarshal(b, &j) != nil || j.UploadID == "" {
+		return j, false
+	}
+	return j, true
+}
+
+func writeJournal(p string, j journal) error {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	tmp := p + ".partial"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+// listParts returns the parts the server holds for an upload, by number,
+// with their SHA-256 (base64), and remembers their ETags.
+func (s *S3) listParts(ctx context.Context, key, uploadID string) (map[int32]string, error) {
+	out := map[int32]string{}
+	p := s3.NewListPartsPaginator(s.client, &s3.ListPartsInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: aws.String(uploadID)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, s.classify(key, err)
+		}
+		for _, part := range page.Parts {
+			if part.ChecksumSHA256 != nil {
+				out[aws.ToInt32(part.PartNumber)] = aws.ToString(part.ChecksumSHA256)
+				s.etagMu.Lock()
+				if s.etags == nil {
+					s.etags = map[string]*string{}
+				}
+				s.etags[fmt.Sprintf("%s#%d", uploadID, aws.ToInt32(part.PartNumber))] = part.ETag
+				s.etagMu.Unlock()
+			}
+		}
+	}
+	return out, nil
 }
 
 // Client is the SDK client (tests create buckets with it).

@@ -43,6 +43,14 @@ type PutOptions struct {
 	StorageClass string            // Standard when empty
 	SHA256       string            // hex SHA-256 of the body; when set the store verifies it and keeps it
 	Metadata     map[string]string // small user metadata (lowercase keys)
+	// Journal, when set, is a local file where a store that uploads in
+	// parts keeps what it needs to resume an interrupted upload of the
+	// same bytes to the same key (removed once the object is stored).
+	// Stores that store in one step ignore it.
+	Journal string
+	// Sent, when set, is told how many bytes went over the wire (less
+	// than the size when an upload resumed).
+	Sent *int64
 }
 
 // RestoreStatus is the state of a restored (thawed) copy of a cold object.
