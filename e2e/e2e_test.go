@@ -73,15 +73,17 @@ func requireTools(t *testing.T, tools ...string) {
 func TestScripts(t *testing.T) {
 	requireTools(t, "tar", "zstd", "jq", "flock", "bash")
 	s3ep := s3test.Endpoint(t)
+	faulty := s3test.NewFaulty(t, 1)
+	defer func() { t.Logf("faults injected by the proxy: %v", faulty) }()
 	// Every script runs against the local store and against S3 (versitygw):
 	// $DEST names the destination, and `fetchstore` mirrors the bucket into
 	// ./store so the same checks read both.
 	for _, mode := range []string{"file", "s3"} {
-		t.Run(mode, func(t *testing.T) { runScripts(t, mode, s3ep) })
+		t.Run(mode, func(t *testing.T) { runScripts(t, mode, s3ep, faulty.URL) })
 	}
 }
 
-func runScripts(t *testing.T, mode, s3ep string) {
+func runScripts(t *testing.T, mode, s3ep, faultyEP string) {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
 	testscript.Run(t, testscript.Params{
@@ -95,6 +97,7 @@ func runScripts(t *testing.T, mode, s3ep string) {
 			// A real S3 server; buckets are per script.
 			env.Setenv("S3_ENDPOINT", s3ep)
 			env.Setenv("GB_S3_ENDPOINT", s3ep)
+			env.Setenv("FAULTY_ENDPOINT", faultyEP)
 			env.Setenv("AWS_ACCESS_KEY_ID", s3test.Access)
 			env.Setenv("AWS_SECRET_ACCESS_KEY", s3test.Secret)
 			env.Setenv("AWS_REGION", "us-east-1")
@@ -263,6 +266,12 @@ func cmdS3(ts *testscript.TestScript, neg bool, args []string) {
 			if err == nil {
 				err = os.WriteFile(filepath.Join(ts.MkAbs(args[3]), filepath.Base(aws.ToString(o.Key))), b, 0o644)
 			}
+		}
+	case "uploads": // s3 uploads BUCKET: open multipart uploads
+		var out *s3.ListMultipartUploadsOutput
+		out, err = c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(args[1])})
+		if err == nil {
+			fmt.Fprintf(ts.Stdout(), "uploads in s3://%s: %d\n", args[1], len(out.Uploads))
 		}
 	case "ls":
 		var out *s3.ListObjectsV2Output

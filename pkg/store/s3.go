@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -88,6 +89,10 @@ func NewS3(ctx context.Context, bucket, prefix string, opts S3Options) (*S3, err
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = opts.MaxAttempts
 			o.MaxBackoff = 20 * time.Second
+			// The SDK's client-side retry quota gives up after a burst
+			// of errors; a multi-day backup would rather keep trying
+			// each request up to MaxAttempts.
+			o.RateLimiter = ratelimit.None
 		})
 	}))
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, lo...)
