@@ -78,12 +78,7 @@ func Make(root string, big int64) error {
 		}
 		write(filepath.Join(long, "leaf.txt"), []byte("far down\n"), 0o644, time.Time{})
 		// Atom "media": a file larger than the bag target plus small ones.
-		r := rand.New(rand.NewPCG(1, 2))
-		data := make([]byte, big)
-		for i := range data {
-			data[i] = byte(r.Uint32())
-		}
-		write("media/big.bin", data, 0o644, time.Time{})
+		must(writeRandom(filepath.Join(root, "media", "big.bin"), big))
 		for i := 0; i < 5; i++ {
 			write(fmt.Sprintf("media/small-%d.txt", i), bytes.Repeat([]byte(fmt.Sprintf("line %d\n", i)), 200), 0o644, time.Time{})
 		}
@@ -223,4 +218,28 @@ func Compare(a, b string, ignoreRootMtime bool) ([]string, error) {
 		}
 	}
 	return diffs, nil
+}
+
+// writeRandom writes n incompressible bytes in chunks, so a gigabyte file
+// costs a megabyte of memory (tests run under the race detector).
+func writeRandom(p string, n int64) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		return err
+	}
+	r := rand.NewChaCha8([32]byte{1, 2})
+	buf := make([]byte, 1<<20)
+	for n > 0 {
+		k := min(n, int64(len(buf)))
+		r.Read(buf[:k])
+		if _, err := f.Write(buf[:k]); err != nil {
+			f.Close()
+			return err
+		}
+		n -= k
+	}
+	return f.Close()
 }
