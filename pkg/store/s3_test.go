@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -58,5 +59,30 @@ func TestS3ConformanceColdFake(t *testing.T) {
 			return newS3At(t, cold.URL, store.S3Options{PartSize: 5 << 20})
 		},
 		Advance: func(t *testing.T, d time.Duration) { cold.Advance(d) },
+	})
+}
+
+// Real AWS, only when asked: GB_TEST_S3_BUCKET (and optionally
+// GB_TEST_S3_REGION, GB_TEST_S3_PREFIX) with credentials from the standard
+// chain. Objects go under a fresh prefix per subtest and are deleted after.
+// Deep Archive restores take hours, so the timed subtests are skipped.
+func TestS3ConformanceAWS(t *testing.T) {
+	bucket := os.Getenv("GB_TEST_S3_BUCKET")
+	if bucket == "" {
+		t.Skip("set GB_TEST_S3_BUCKET (and AWS credentials) to run the suite against real S3")
+	}
+	var seq atomic.Int64
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) store.Store {
+			prefix := fmt.Sprintf("%s/gb-test-%d-%d", os.Getenv("GB_TEST_S3_PREFIX"), time.Now().UnixNano(), seq.Add(1))
+			s, err := store.NewS3(context.Background(), bucket, prefix, store.S3Options{Region: os.Getenv("GB_TEST_S3_REGION"), PartSize: 5 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				s.List(context.Background(), "", func(o store.ObjectInfo) error { return s.Delete(context.Background(), o.Key) })
+			})
+			return s
+		},
 	})
 }
