@@ -74,16 +74,17 @@ func TestScripts(t *testing.T) {
 	requireTools(t, "tar", "zstd", "jq", "flock", "bash")
 	s3ep := s3test.Endpoint(t)
 	faulty := s3test.NewFaulty(t, 1)
+	otherRegion := s3test.NewOtherRegion(t, "eu-west-3")
 	defer func() { t.Logf("faults injected by the proxy: %v", faulty) }()
 	// Every script runs against the local store and against S3 (versitygw):
 	// $DEST names the destination, and `fetchstore` mirrors the bucket into
 	// ./store so the same checks read both.
 	for _, mode := range []string{"file", "s3"} {
-		t.Run(mode, func(t *testing.T) { runScripts(t, mode, s3ep, faulty.URL) })
+		t.Run(mode, func(t *testing.T) { runScripts(t, mode, s3ep, faulty.URL, otherRegion) })
 	}
 }
 
-func runScripts(t *testing.T, mode, s3ep, faultyEP string) {
+func runScripts(t *testing.T, mode, s3ep, faultyEP, otherRegionEP string) {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
 	testscript.Run(t, testscript.Params{
@@ -98,6 +99,7 @@ func runScripts(t *testing.T, mode, s3ep, faultyEP string) {
 			env.Setenv("S3_ENDPOINT", s3ep)
 			env.Setenv("GB_S3_ENDPOINT", s3ep)
 			env.Setenv("FAULTY_ENDPOINT", faultyEP)
+			env.Setenv("OTHER_REGION_ENDPOINT", otherRegionEP)
 			env.Setenv("AWS_ACCESS_KEY_ID", s3test.Access)
 			env.Setenv("AWS_SECRET_ACCESS_KEY", s3test.Secret)
 			env.Setenv("AWS_REGION", "us-east-1")

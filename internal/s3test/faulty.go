@@ -83,3 +83,15 @@ func (f *Faulty) String() string {
 	return fmt.Sprintf("%d SlowDown, %d InternalError, %d resets mid-part, %d stalls",
 		f.SlowDowns.Load(), f.InternalErrors.Load(), f.Resets.Load(), f.Stalls.Load())
 }
+
+// NewOtherRegion starts a server that answers every request as S3 does for
+// a bucket in another region (301 with x-amz-bucket-region).
+func NewOtherRegion(t testing.TB, region string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Amz-Bucket-Region", region)
+		s3Error(w, http.StatusMovedPermanently, "PermanentRedirect", "The bucket you are attempting to access must be addressed using the specified endpoint.")
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

@@ -171,8 +171,12 @@ func (s *S3) Check(ctx context.Context) error {
 	}
 	var re *smithyhttp.ResponseError
 	status := 0
+	region := ""
 	if errors.As(err, &re) {
 		status = re.HTTPStatusCode()
+		if re.Response != nil {
+			region = re.Response.Header.Get("X-Amz-Bucket-Region")
+		}
 	}
 	msg := err.Error()
 	switch {
@@ -182,6 +186,8 @@ func (s *S3) Check(ctx context.Context) error {
 		return fmt.Errorf("bucket %s does not exist at %s; create it or fix the destination", s.bucket, s.where())
 	case status == http.StatusForbidden:
 		return fmt.Errorf("bucket %s: access denied; check the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID) and that the policy allows s3:ListBucket on it", s.bucket)
+	case region != "" && (status == http.StatusMovedPermanently || status == http.StatusBadRequest || status == http.StatusForbidden):
+		return fmt.Errorf("bucket %s is in region %s; set s3_region = %s (or AWS_REGION)", s.bucket, region, region)
 	case status == http.StatusMovedPermanently || status == http.StatusBadRequest && strings.Contains(msg, "region"):
 		return fmt.Errorf("bucket %s is in another region; set s3_region (or AWS_REGION) to the bucket's region", s.bucket)
 	}
