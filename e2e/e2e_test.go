@@ -53,6 +53,7 @@ func TestMain(m *testing.M) {
 	os.Chmod(dir, 0o755)
 	binDir = dir
 	code := m.Run()
+	s3test.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -25,7 +26,20 @@ var (
 	once     sync.Once
 	endpoint string
 	startErr error
+	server   *exec.Cmd
+	dataDir  string
 )
+
+// Stop ends the server and removes its data; call it from TestMain after
+// m.Run. (The server also dies with the test process: Pdeathsig.)
+func Stop() {
+	if server != nil && server.Process != nil {
+		server.Process.Kill()
+	}
+	if dataDir != "" {
+		os.RemoveAll(dataDir)
+	}
+}
 
 // Binary finds versitygw: GB_VERSITYGW, $PATH, then $GOBIN / $GOPATH/bin.
 func Binary() (string, error) {
@@ -88,7 +102,10 @@ func start() (string, error) {
 	}
 	addr := l.Addr().String()
 	l.Close()
+	dataDir = dir
 	cmd := exec.Command(bin, "--access", Access, "--secret", Secret, "--port", addr, "posix", dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	server = cmd
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if os.Getenv("GB_TEST_VERBOSE") == "" {
 		cmd.Stdout, cmd.Stderr = nil, nil
@@ -96,9 +113,6 @@ func start() (string, error) {
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
-	// Stop it when the test process ends, even on a panic: it is our child,
-	// and Pdeathsig would need a locked thread; a reaper goroutine is enough
-	// because the tests' process exits right after.
 	go cmd.Wait()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

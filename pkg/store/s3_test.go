@@ -19,6 +19,12 @@ import (
 
 var bucketSeq atomic.Int64
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	s3test.Stop()
+	os.Exit(code)
+}
+
 // newVersity returns an S3 store on a fresh bucket of the shared versitygw.
 func newVersity(t *testing.T, opts store.S3Options) *store.S3 {
 	t.Helper()
