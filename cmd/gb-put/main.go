@@ -3,6 +3,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"runtime/debug"
 
 	"github.com/gbarchive/gb/pkg/cli"
 	"github.com/gbarchive/gb/pkg/config"
@@ -17,6 +19,11 @@ type command struct {
 func main() {
 	var c command
 	cli.Main("gb-put", "Upload packed bags and manifests.", &c, &c.Settings, func(ctx context.Context, env cli.Env) error {
+		// Uploads hold (parallel + 1) parts of at least 16 MiB; a soft
+		// limit a little above that keeps the heap from doubling past it.
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(int64(c.S3Parallel+1)*16<<20 + 40<<20)
+		}
 		st, err := cli.OpenStore("gb-put", &c.Settings, env.Stderr)
 		if err != nil {
 			return err
