@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/fault"
 	"golang.org/x/sync/errgroup"
 )
@@ -373,7 +374,7 @@ func (s *S3) Put(ctx context.Context, key string, body io.ReaderAt, size int64, 
 	}
 	partSize := s.opts.PartSize
 	if partSize <= 0 {
-		partSize = partSizeFor(size)
+		partSize = cost.PartSize(size)
 	}
 	var err error
 	if size <= partSize {
@@ -395,13 +396,6 @@ func (s *S3) Put(ctx context.Context, key string, body io.ReaderAt, size int64, 
 		return ObjectInfo{}, fmt.Errorf("%s: stored object has size %d and sha256 %q, want %d and %q", key, info.Size, info.SHA256, size, opts.SHA256)
 	}
 	return info, nil
-}
-
-// partSizeFor: at least 16 MiB, and at most 9,000 parts (S3 allows 10,000).
-func partSizeFor(size int64) int64 {
-	const mib = 1 << 20
-	ps := (size/9000 + mib - 1) / mib * mib
-	return max(ps, 16*mib)
 }
 
 // unsignedPayload skips the SDK's own SHA-256 of every body for the
