@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -208,6 +207,3 @@ func (l Line) PathField(field string) (string, error) {
 func ResultPath(obj gjson.Result, field string) (string, error) {
 	return DecodePath(obj.Get(field).String(), obj.Get(field+"_b64").String())
 }
-
-// ErrIncomplete marks a stream that ended before its summary record.
-var ErrIncomplete = errors.New("input ended before its summary record")

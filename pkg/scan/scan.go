@@ -264,16 +264,14 @@ func (s *scanner) atom(ctx context.Context, src config.Source, ref fstree.AtomRe
 
 type tally struct {
 	files, dirs, bytes, warnings int64
-	mu                           sync.Mutex
 }
 
+// add folds a finished subdirectory's counts in; each tally has one writer.
 func (t *tally) add(o *tally) {
-	t.mu.Lock()
 	t.files += o.files
 	t.dirs += o.dirs
 	t.bytes += o.bytes
 	t.warnings += o.warnings
-	t.mu.Unlock()
 }
 
 // meta is what the hash covers of one entry.

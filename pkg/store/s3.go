@@ -62,8 +62,6 @@ type S3Options struct {
 // object (HEAD first, If-None-Match on the write).
 type S3 struct {
 	client *s3.Client
-	etagMu sync.Mutex
-	etags  map[string]*string // "uploadID#part" -> ETag of parts found on resume
 	bucket string
 	prefix string // "" or ends in "/"
 	opts   S3Options
@@ -445,7 +443,7 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, siz
 	meta[shaMetaKey] = whole
 	// Resume: an upload of the same bytes (size, SHA-256, part size) to the
 	// same key that an earlier run left unfinished keeps its parts.
-	done := map[int32]string{} // part number -> base64 SHA-256 on the server
+	done := map[int32]types.Part{} // parts the server already holds, by number
 	var uploadID *string
 	if j, ok := readJournal(opts.Journal); ok {
 		if j.Bucket == s.bucket && j.Key == s.full(key) && j.Size == size && j.SHA256 == whole && j.PartSize == partSize {
@@ -481,12 +479,6 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, siz
 		defer cancel()
 		s.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: uploadID})
 	}
-	etags := map[int32]*string{}
-	s.etagMu.Lock()
-	for n := range done {
-		etags[n] = s.etags[fmt.Sprintf("%s#%d", *uploadID, n)]
-	}
-	s.etagMu.Unlock()
 	var sent atomic.Int64
 	nparts := int((size + partSize - 1) / partSize)
 	parts := make([]types.CompletedPart, nparts)
@@ -530,8 +522,8 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, siz
 			// cost of a SHA-256 (on a small server that is the bottleneck),
 			// and the whole object's SHA-256 is checked as parts are read.
 			sum := crc32c(buf)
-			if have, ok := done[int32(i+1)]; ok && have == sum {
-				parts[i] = types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ChecksumCRC32C: aws.String(have), ETag: etags[int32(i+1)]}
+			if have, ok := done[int32(i+1)]; ok && aws.ToString(have.ChecksumCRC32C) == sum {
+				parts[i] = types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ChecksumCRC32C: have.ChecksumCRC32C, ETag: have.ETag}
 				return nil
 			}
 			out, err := s.client.UploadPart(gctx, &s3.UploadPartInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: uploadID,
@@ -613,10 +605,9 @@ func writeJournal(p string, j journal) error {
 	return os.Rename(tmp, p)
 }
 
-// listParts returns the parts the server holds for an upload, by number,
-// with their CRC32C (base64), and remembers their ETags.
-func (s *S3) listParts(ctx context.Context, key, uploadID string) (map[int32]string, error) {
-	out := map[int32]string{}
+// listParts returns the parts the server holds for an upload, by number.
+func (s *S3) listParts(ctx context.Context, key, uploadID string) (map[int32]types.Part, error) {
+	out := map[int32]types.Part{}
 	p := s3.NewListPartsPaginator(s.client, &s3.ListPartsInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: aws.String(uploadID)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -624,15 +615,7 @@ func (s *S3) listParts(ctx context.Context, key, uploadID string) (map[int32]str
 			return nil, s.classify(key, err)
 		}
 		for _, part := range page.Parts {
-			if part.ChecksumCRC32C != nil {
-				out[aws.ToInt32(part.PartNumber)] = aws.ToString(part.ChecksumCRC32C)
-				s.etagMu.Lock()
-				if s.etags == nil {
-					s.etags = map[string]*string{}
-				}
-				s.etags[fmt.Sprintf("%s#%d", uploadID, aws.ToInt32(part.PartNumber))] = part.ETag
-				s.etagMu.Unlock()
-			}
+			out[aws.ToInt32(part.PartNumber)] = part
 		}
 	}
 	return out, nil
