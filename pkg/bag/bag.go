@@ -30,16 +30,26 @@ const (
 )
 
 // Layers lists what wraps the tar stream, innermost first.
-func Layers(compress string) []string {
+func Layers(compress string, encrypted bool) []string {
+	l := []string{"tar"}
 	if compress == Zstd {
-		return []string{"tar", "zstd"}
+		l = append(l, "zstd")
 	}
-	return []string{"tar"}
+	if encrypted {
+		l = append(l, "age")
+	}
+	return l
 }
 
-// OpenCommand is the stock command line that extracts a bag file.
-func OpenCommand(compress, file string) string {
-	if compress == Zstd {
+// OpenCommand is the stock command line that extracts a bag file. decrypt
+// is the age command that decrypts file ("" for a plain bag).
+func OpenCommand(compress, file, decrypt string) string {
+	switch {
+	case decrypt != "" && compress == Zstd:
+		return fmt.Sprintf("%s | zstd -d | tar -xS", decrypt)
+	case decrypt != "":
+		return fmt.Sprintf("%s | tar -xS", decrypt)
+	case compress == Zstd:
 		return fmt.Sprintf("zstd -d < %s | tar -xS", file)
 	}
 	return fmt.Sprintf("tar -xSf %s", file)
@@ -54,6 +64,7 @@ var ErrNotArchived = errors.New("sockets are not archived")
 type Writer struct {
 	out    *countingHash
 	zw     io.WriteCloser
+	ew     io.WriteCloser // encryption, between compression and out
 	zbuf   *asyncWriter
 	tw     *tar.Writer
 	links  map[[2]uint64]string
@@ -78,11 +89,26 @@ func (c *countingHash) Write(p []byte) (int, error) {
 
 // NewWriter starts a bag on w.
 func NewWriter(w io.Writer, compress string) (*Writer, error) {
+	return NewEncryptedWriter(w, compress, nil)
+}
+
+// NewEncryptedWriter starts a bag on w whose bytes (after compression) go
+// through encrypt, when not nil. The bag's size and SHA-256 are those of
+// the bytes written to w: what is stored.
+func NewEncryptedWriter(w io.Writer, compress string, encrypt func(io.Writer) (io.WriteCloser, error)) (*Writer, error) {
 	bw := &Writer{out: &countingHash{w: w, h: sha256.New()}, links: map[[2]uint64]string{}, buf: make([]byte, 1<<20)}
 	var inner io.Writer = bw.out
+	if encrypt != nil {
+		ew, err := encrypt(bw.out)
+		if err != nil {
+			return nil, err
+		}
+		bw.ew = ew
+		inner = ew
+	}
 	switch compress {
 	case Zstd:
-		zw, err := newZstd(bw.out)
+		zw, err := newZstd(inner)
 		if err != nil {
 			return nil, err
 		}
@@ -261,6 +287,12 @@ func (w *Writer) Close() (size int64, sha string, err error) {
 			return 0, "", err
 		}
 		w.zw = nil
+	}
+	if w.ew != nil {
+		if err := w.ew.Close(); err != nil {
+			return 0, "", err
+		}
+		w.ew = nil
 	}
 	return w.out.n, hex.EncodeToString(w.out.h.Sum(nil)), nil
 }

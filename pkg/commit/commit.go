@@ -17,6 +17,7 @@ import (
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/fault"
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/keys"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
 	"github.com/tidwall/gjson"
@@ -62,6 +63,8 @@ type plannedBag struct {
 	incomplete                map[string]bool
 	uploaded                  bool
 	staged, manifest          string // local files gb-pack wrote
+	encrypt                   bool
+	keys                      string
 }
 
 type state struct {
@@ -79,6 +82,7 @@ type state struct {
 	saved    bool
 	listFile string
 	exclFile string
+	encFile  string
 }
 
 // Run applies the records of in to the inventory.
@@ -118,6 +122,9 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			}
 			if f := l.Get("exclude_file").String(); f != "" {
 				s.exclFile = f
+			}
+			if f := l.Get("encrypt_file").String(); f != "" {
+				s.encFile = f
 			}
 		case records.KindBag:
 			b, err := parseBag(l, name)
@@ -309,7 +316,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 
 func parseBag(l records.Line, name string) (*plannedBag, error) {
 	b := &plannedBag{id: l.Get("id").String(), key: l.Get("key").String(), source: l.Get("source").String(), compress: l.Get("compress").String(),
-		files: l.Get("files").Int(), incomplete: map[string]bool{}}
+		files: l.Get("files").Int(), incomplete: map[string]bool{}, encrypt: l.Get("encrypt").Bool(), keys: l.Get("keys").String()}
 	if _, err := inventory.ParseBagID(b.id); err != nil {
 		return nil, l.Errorf(name, "%v", err)
 	}
@@ -349,6 +356,7 @@ func (s *state) apply(b *plannedBag, stored inventory.Bag) error {
 	for _, a := range b.atoms {
 		stored.Atoms = append(stored.Atoms, a.key)
 	}
+	stored.Encrypt, stored.Keys = b.encrypt, b.keys
 	bg := stored
 	s.inv.Bags[b.id] = &bg
 	s.spend(b.id)
@@ -388,7 +396,8 @@ func (s *state) apply(b *plannedBag, stored inventory.Bag) error {
 		sort.Strings(ids)
 		old := s.inv.Atoms[a.key]
 		na := &inventory.Atom{Source: b.source, Type: a.typ, LastMetadataHash: a.hash, TarID: ids[0], ArchiveKey: s.inv.Bags[ids[0]].Key,
-			Bags: ids, Files: files, Bytes: bytes, FirstSeen: now, LastSeen: now, PackedAt: now, Incomplete: incomplete}
+			Bags: ids, Files: files, Bytes: bytes, FirstSeen: now, LastSeen: now, PackedAt: now, Incomplete: incomplete,
+			Encrypt: b.encrypt, Keys: b.keys}
 		if a.parts == 1 {
 			na.Files, na.Bytes = a.files, a.bytes
 		}
@@ -421,15 +430,34 @@ func (s *state) save() error {
 }
 
 // uploadSystem copies what a new machine needs to carry on (inventory,
-// config, source list, excludes) to <year>-backup/system/ in hot storage.
+// config, source list, excludes, encrypt.txt) and RECOVERY.md to
+// <year>-backup/system/ in hot storage. Once any source or atom is
+// encrypted, every file that names atoms is stored encrypted to the same
+// keys (as NAME.age); the plain copy under the other name is deleted, so
+// the store never keeps both.
 func (s *state) uploadSystem(ctx context.Context) ([]string, error) {
+	st := s.opts.Settings
 	prefix := fmt.Sprintf("%d-backup/system/", s.opts.Now.Year())
+	var ks *keys.Keys
+	if s.inv.UsesEncryption() {
+		rf, _ := st.SideFile(st.RecipientsFile, "recipients.txt", s.listFile)
+		kf, _ := st.SideFile(st.KeyFile, "key.txt", s.listFile)
+		k, _, err := keys.Load(rf, kf)
+		if err != nil {
+			return nil, fmt.Errorf("the system files name encrypted atoms and are stored encrypted: %w", err)
+		}
+		ks = k
+	}
 	var done []string
-	files := []struct{ name, path string }{
-		{"inventory.json", s.out},
-		{"glacier.cfg", s.opts.Settings.Config},
-		{"list.txt", s.listFile},
-		{"exclude.txt", s.exclFile},
+	files := []struct {
+		name, path string
+		names      bool // names sources or atoms
+	}{
+		{"inventory.json", s.out, true},
+		{"glacier.cfg", st.Config, false},
+		{"list.txt", s.listFile, true},
+		{"exclude.txt", s.exclFile, true},
+		{"encrypt.txt", s.encFile, true},
 	}
 	for _, f := range files {
 		if f.path == "" {
@@ -442,11 +470,25 @@ func (s *state) uploadSystem(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return done, err
 		}
-		key := path.Join(prefix, f.name)
+		key, other := path.Join(prefix, f.name), path.Join(prefix, f.name+".age")
+		if ks != nil && f.names {
+			if b, err = ks.EncryptBytes(b); err != nil {
+				return done, fmt.Errorf("encrypt %s: %w", f.name, err)
+			}
+			key, other = other, key
+		}
 		if err := store.PutReplace(ctx, s.opts.Store, key, b); err != nil {
 			return done, fmt.Errorf("%s: %w", key, err)
 		}
+		if err := s.opts.Store.Delete(ctx, other); err != nil {
+			return done, fmt.Errorf("remove %s: %w", other, err)
+		}
 		done = append(done, key)
 	}
+	key := path.Join(prefix, "RECOVERY.md")
+	if err := store.PutReplace(ctx, s.opts.Store, key, Recovery(s.inv, s.opts.Store.String(), s.opts.Now.Year(), ks, st.Prices())); err != nil {
+		return done, fmt.Errorf("%s: %w", key, err)
+	}
+	done = append(done, key)
 	return done, nil
 }

@@ -32,6 +32,8 @@ type Settings struct {
 	MntBase         string  `name:"mnt-base" env:"GB_MNT_BASE" ini:"settings,path" placeholder:"DIR" help:"Mount point root for remote sources."`
 	ExcludeFile     string  `name:"exclude-file" env:"GB_EXCLUDE_FILE" ini:"settings,path" placeholder:"FILE" help:"Tar-style exclude patterns (default: exclude.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
 	EncryptFile     string  `name:"encrypt-file" env:"GB_ENCRYPT_FILE" ini:"settings,path" placeholder:"FILE" help:"Atom paths to encrypt (default: encrypt.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
+	RecipientsFile  string  `name:"recipients-file" env:"GB_RECIPIENTS_FILE" ini:"settings,path" placeholder:"FILE" help:"age public keys (age1…) that encrypted bags are encrypted to (default: recipients.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
+	KeyFile         string  `name:"key-file" env:"GB_KEY_FILE" ini:"settings,path" placeholder:"FILE" help:"Seed-compatible passphrase file, used when there is no recipients file (default: key.txt, found the same way)."`
 	S3Endpoint      string  `name:"s3-endpoint" env:"GB_S3_ENDPOINT" ini:"settings" placeholder:"URL" help:"Endpoint of an S3-compatible service (path-style); AWS_ENDPOINT_URL works too."`
 	S3Region        string  `name:"s3-region" env:"GB_S3_REGION" ini:"settings" placeholder:"REGION" help:"Bucket region (default: AWS_REGION or the AWS profile's)."`
 	S3Checksum      string  `name:"s3-checksum" env:"GB_S3_CHECKSUM" ini:"settings" default:"when_supported" enum:"when_supported,when_required" help:"SDK request checksums: when_supported, or when_required for services that reject them."`

@@ -23,11 +23,6 @@ type Source struct {
 	Line     int
 }
 
-// ErrNoEncryption is the answer to ::ENCRYPT and encrypt.txt until
-// encryption exists: uploading plaintext that was asked to be encrypted is
-// the one mistake an archive must never make.
-const noEncryption = "encryption is not available yet in this version of gb"
-
 // ParseList reads list.txt: "LOCATION ::MUTABLE|::IMMUTABLE [::ENCRYPT]".
 // The location may contain spaces; tags are the trailing words that start
 // with "::". Blank lines and lines starting with # are skipped.
@@ -111,9 +106,6 @@ func parseListLine(s string) (Source, *Error) {
 	if src.Mode == "" {
 		return src, &Error{Msg: fmt.Sprintf("%s has no ::MUTABLE or ::IMMUTABLE tag", loc), Hint: "::MUTABLE: each sub-directory is an atom; ::IMMUTABLE: the whole directory is one atom"}
 	}
-	if src.Encrypt {
-		return src, &Error{Msg: fmt.Sprintf("%s is tagged ::ENCRYPT but %s", loc, noEncryption), Hint: "remove ::ENCRYPT to back it up unencrypted, or leave the source out until encryption lands"}
-	}
 	if !strings.HasPrefix(loc, "/") {
 		if i := strings.Index(loc, ":/"); i > 0 && !strings.Contains(loc[:i], "/") {
 			return src, &Error{Msg: fmt.Sprintf("%s is a remote source; remote sources are not available yet", loc), Hint: "mount it (e.g. with sshfs) and list the mount point"}
@@ -123,26 +115,4 @@ func parseListLine(s string) (Source, *Error) {
 	src.Location = filepath.Clean(loc)
 	src.Path = src.Location
 	return src, nil
-}
-
-// CheckEncryptFile refuses a non-empty encrypt.txt until encryption exists.
-func CheckEncryptFile(path string) error {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPathErr(err))}
-	}
-	defer f.Close()
-	sc := bufio.NewReader(f)
-	for no := 1; ; no++ {
-		line, rerr := sc.ReadString('\n')
-		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
-			return &Error{File: path, Line: no, Msg: fmt.Sprintf("%s asks for encryption but %s", t, noEncryption), Hint: "empty encrypt.txt to back up unencrypted, or leave those atoms out until encryption lands"}
-		}
-		if rerr != nil {
-			return nil
-		}
-	}
 }

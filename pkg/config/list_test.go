@@ -42,6 +42,14 @@ func TestParseList(t *testing.T) {
 			},
 		},
 		{
+			name: "encrypt, in any case and order",
+			list: "/a ::MUTABLE ::ENCRYPT\n/b ::encrypt ::IMMUTABLE\n",
+			want: []config.Source{
+				{Location: "/a", Path: "/a", Mode: config.Mutable, Encrypt: true, Line: 1},
+				{Location: "/b", Path: "/b", Mode: config.Immutable, Encrypt: true, Line: 2},
+			},
+		},
+		{
 			name: "repeated same tag",
 			list: "/a ::MUTABLE ::mutable\n",
 			want: []config.Source{{Location: "/a", Path: "/a", Mode: config.Mutable, Line: 1}},
@@ -106,8 +114,6 @@ func TestParseListErrors(t *testing.T) {
 		line int
 		msg  string
 	}{
-		{"encrypt refused", "/a ::MUTABLE\n/b ::IMMUTABLE ::ENCRYPT\n", 2, "encryption is not available yet"},
-		{"encrypt in lower case", "/b ::encrypt ::MUTABLE\n", 1, "encryption is not available yet"},
 		{"unknown tag", "/a ::MUTABLE ::FAST\n", 1, "unknown tag ::FAST"},
 		{"trailing word starting with '::' is a tag", "/data/x ::y ::IMMUTABLE\n", 1, "unknown tag ::y"},
 		{"missing mode", "\n/a\n", 2, "has no ::MUTABLE or ::IMMUTABLE tag"},
@@ -176,43 +182,6 @@ func TestParseListMissing(t *testing.T) {
 	var ce *config.Error
 	if !errors.As(err, &ce) || ce.File != p || !strings.Contains(ce.Msg, "cannot read source list") {
 		t.Fatalf("error %#v", err)
-	}
-}
-
-func TestCheckEncryptFile(t *testing.T) {
-	tests := []struct {
-		name    string
-		content *string
-		line    int // 0: no error
-	}{
-		{name: "missing", content: nil},
-		{name: "empty", content: ptr("")},
-		{name: "blank and comments", content: ptr("\n  \n# /a/b\n\t# c\n")},
-		{name: "an atom", content: ptr("# c\n\n/home/me/Private\n"), line: 3},
-		{name: "an atom without newline", content: ptr("/home/me/Private"), line: 1},
-		{name: "CRLF", content: ptr("\r\n/x\r\n"), line: 2},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "encrypt.txt")
-			if tt.content != nil {
-				writeFile(t, filepath.Dir(p), "encrypt.txt", *tt.content)
-			}
-			err := config.CheckEncryptFile(p)
-			if tt.line == 0 {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			var ce *config.Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("error %v, want *config.Error", err)
-			}
-			if ce.File != p || ce.Line != tt.line || !strings.Contains(ce.Msg, "encryption is not available yet") {
-				t.Errorf("error %#v", ce)
-			}
-		})
 	}
 }
 

@@ -53,6 +53,8 @@ type Atom struct {
 	LastSeen         time.Time `json:"last_seen"`
 	PackedAt         time.Time `json:"packed_at"`
 	Incomplete       bool      `json:"incomplete,omitempty"` // some files could not be read; re-packed next run
+	Encrypt          bool      `json:"encrypt,omitempty"`    // its bags are age-encrypted
+	Keys             string    `json:"keys,omitempty"`       // the keys' ID (see package keys)
 }
 
 // Bag is one stored object.
@@ -67,6 +69,8 @@ type Bag struct {
 	Files        int64     `json:"files"`
 	Atoms        []string  `json:"atoms"`
 	ManifestKey  string    `json:"manifest_key"`
+	Encrypt      bool      `json:"encrypt,omitempty"`
+	Keys         string    `json:"keys,omitempty"`
 	RetiredAt    time.Time `json:"retired_at,omitzero"` // no atom refers to it any more
 }
 
@@ -88,6 +92,22 @@ type Run struct {
 	AtomsKept   int       `json:"atoms_kept"`
 	Forgotten   int       `json:"atoms_forgotten"`
 	Pending     int       `json:"atoms_pending"`
+}
+
+// UsesEncryption reports whether any source or atom is encrypted: then
+// the inventory itself names secrets and is stored encrypted.
+func (inv *Inventory) UsesEncryption() bool {
+	for _, s := range inv.Sources {
+		if s.Encrypt {
+			return true
+		}
+	}
+	for _, a := range inv.Atoms {
+		if a.Encrypt {
+			return true
+		}
+	}
+	return false
 }
 
 // New returns an empty inventory.

@@ -23,8 +23,18 @@ type Header struct {
 	Key       string    `json:"key"`
 	Source    string    `json:"source"`
 	CreatedAt time.Time `json:"created_at"`
-	Layers    []string  `json:"layers"` // e.g. ["tar","zstd"]
+	Layers    []string  `json:"layers"` // e.g. ["tar","zstd","age"]
 	Open      string    `json:"open"`   // stock commands that extract the bag
+	// Encryption is set for an age-encrypted bag: who can open it.
+	Encryption *Encryption `json:"encryption,omitempty"`
+}
+
+// Encryption says what an encrypted bag was encrypted to: the public keys
+// (scheme "age-x25519") or a passphrase ("age-scrypt"). Never a secret.
+type Encryption struct {
+	Scheme     string   `json:"scheme"`
+	Recipients []string `json:"recipients,omitempty"`
+	Keys       string   `json:"keys"` // the keys' ID, as in the inventory
 }
 
 // Entry is one archived path.

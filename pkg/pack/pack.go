@@ -22,6 +22,7 @@ import (
 	"github.com/gbarchive/gb/pkg/fault"
 	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/keys"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/tidwall/gjson"
@@ -39,17 +40,22 @@ type Options struct {
 
 // Packed reports a staged bag.
 type Packed struct {
-	Kind            string    `json:"kind"`
-	Bag             string    `json:"bag"`
-	Key             string    `json:"key"`
-	File            string    `json:"file"`
-	Bytes           int64     `json:"bytes"`
-	SHA256          string    `json:"sha256"`
-	Compress        string    `json:"compress"`
-	Files           int64     `json:"files"`
-	ContentBytes    int64     `json:"content_bytes"`
-	Manifest        string    `json:"manifest"`
-	ManifestKey     string    `json:"manifest_key"`
+	Kind         string `json:"kind"`
+	Bag          string `json:"bag"`
+	Key          string `json:"key"`
+	File         string `json:"file"`
+	Bytes        int64  `json:"bytes"`
+	SHA256       string `json:"sha256"`
+	Compress     string `json:"compress"`
+	Files        int64  `json:"files"`
+	ContentBytes int64  `json:"content_bytes"`
+	Manifest     string `json:"manifest"`
+	ManifestKey  string `json:"manifest_key"`
+	// ManifestUpload is the file gb-put stores at ManifestKey when it is
+	// not Manifest itself: the manifest encrypted like its bag.
+	ManifestUpload  string    `json:"manifest_upload,omitempty"`
+	Encrypt         bool      `json:"encrypt,omitempty"`
+	Keys            string    `json:"keys,omitempty"`
 	Warnings        int       `json:"warnings,omitempty"`
 	IncompleteAtoms []string  `json:"incomplete_atoms,omitempty"`
 	PackedAt        time.Time `json:"packed_at"`
@@ -64,6 +70,8 @@ type bagAtom struct {
 
 type bagIn struct {
 	id, key, source, compress string
+	encrypt                   bool
+	keys                      string
 	atoms                     []bagAtom
 	bytes                     int64
 	excludes                  []string
@@ -104,7 +112,12 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	w := records.NewWriter(out)
 	r := records.NewReader(in, name)
 	warnings := 0
+	listFile := ""
+	var ks *keys.Keys
 	err := r.Each(func(l records.Line) error {
+		if l.Kind == records.KindSource {
+			listFile = l.Get("list").String()
+		}
 		if l.Kind != records.KindBag {
 			return w.WriteRaw(l.Raw)
 		}
@@ -112,11 +125,27 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if err != nil {
 			return err
 		}
+		if b.encrypt && ks == nil {
+			rf, _ := st.SideFile(st.RecipientsFile, "recipients.txt", listFile)
+			kf, _ := st.SideFile(st.KeyFile, "key.txt", listFile)
+			k, note, err := keys.Load(rf, kf)
+			if err != nil {
+				return err
+			}
+			if note != "" {
+				fmt.Fprintf(errOut, "gb-pack: %s\n", note)
+			}
+			ks = k
+		}
+		if b.encrypt && b.keys != ks.ID {
+			return &records.LineError{Name: name, Line: l.No, Msg: fmt.Sprintf("bag %s was planned for keys %s, but %s gives %s", b.id, b.keys, ks.File, ks.ID),
+				Hint: "the keys changed after gb-scan ran; run the scan and plan again"}
+		}
 		if err := waitForRoom(ctx, staged, out, limit, b.bytes, opts.Poll, errOut); err != nil {
 			return err
 		}
 		raw := append([]byte(nil), l.Raw...)
-		p, err := packBag(ctx, b, st, opts.Now, w, errOut)
+		p, err := packBag(ctx, b, st, ks, opts.Now, w, errOut)
 		if err != nil {
 			return fmt.Errorf("bag %s: %w", b.id, err)
 		}
@@ -148,7 +177,8 @@ func removeStale(dir string, bags bool) {
 		if strings.HasSuffix(n, ".upload.json") {
 			continue
 		}
-		if strings.HasSuffix(n, ".partial") || (bags && e.Type().IsRegular() && strings.Contains(n, "_bag_") && strings.Contains(n, ".tar")) {
+		staged := strings.Contains(n, "_bag_") && (strings.Contains(n, ".tar") || strings.HasSuffix(n, ".manifest.ndjson.age"))
+		if strings.HasSuffix(n, ".partial") || (bags && e.Type().IsRegular() && staged) {
 			os.Remove(filepath.Join(dir, n))
 		}
 	}
@@ -209,8 +239,14 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 	if !filepath.IsAbs(b.source) {
 		return b, l.Errorf(name, "bag %s: source %q is not an absolute path", b.id, b.source)
 	}
-	if l.Get("encrypt").Bool() {
-		return b, l.Errorf(name, "bag %s asks for encryption, which is not available yet; refusing to write plaintext", b.id)
+	b.encrypt, b.keys = l.Get("encrypt").Bool(), l.Get("keys").String()
+	if b.encrypt != strings.HasSuffix(b.key, ".age") {
+		// A plain bag named .age, or an encrypted one without the
+		// suffix, would mislead whoever opens the bucket in twenty years.
+		return b, l.Errorf(name, "bag %s: key %q does not match encrypt=%v (encrypted bags, and only they, end in .age)", b.id, b.key, b.encrypt)
+	}
+	if b.encrypt && b.keys == "" {
+		return b, l.Errorf(name, "bag %s asks for encryption but names no keys; refusing to write it", b.id)
 	}
 	if b.compress == "" {
 		b.compress = bag.Zstd
@@ -260,7 +296,7 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 
 var errStop = errors.New("stop")
 
-func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.Time, w *records.Writer, errOut io.Writer) (*Packed, error) {
+func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, now func() time.Time, w *records.Writer, errOut io.Writer) (*Packed, error) {
 	ex := &config.Excluder{}
 	for _, p := range b.excludes {
 		if err := ex.Add(p); err != nil {
@@ -288,7 +324,15 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 		}
 	}()
 	bufOut := bufio.NewWriterSize(bf, 1<<20)
-	bw, err := bag.NewWriter(bufOut, b.compress)
+	var encrypt func(io.Writer) (io.WriteCloser, error)
+	hdr := manifest.Header{Kind: manifest.KindHeader, Bag: b.id, Key: b.key, Source: b.source,
+		Layers: bag.Layers(b.compress, b.encrypt), Open: bag.OpenCommand(b.compress, bag.StagedName(b.key), "")}
+	if b.encrypt {
+		encrypt = ks.Encrypt
+		hdr.Open = bag.OpenCommand(b.compress, bag.StagedName(b.key), ks.DecryptCommand(bag.StagedName(b.key)))
+		hdr.Encryption = &manifest.Encryption{Scheme: ks.Scheme, Recipients: ks.Recipients, Keys: ks.ID}
+	}
+	bw, err := bag.NewEncryptedWriter(bufOut, b.compress, encrypt)
 	if err != nil {
 		return nil, err
 	}
@@ -296,11 +340,12 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 	menc := json.NewEncoder(man)
 	menc.SetEscapeHTML(false)
 	start := now().UTC()
-	if err := menc.Encode(manifest.Header{Kind: manifest.KindHeader, Bag: b.id, Key: b.key, Source: b.source, CreatedAt: start,
-		Layers: bag.Layers(b.compress), Open: bag.OpenCommand(b.compress, bag.StagedName(b.key))}); err != nil {
+	hdr.CreatedAt = start
+	if err := menc.Encode(hdr); err != nil {
 		return nil, err
 	}
-	p := &Packed{Kind: records.KindPacked, Bag: b.id, Key: b.key, File: staged, Compress: b.compress, Manifest: manPath, ManifestKey: manifest.Key(b.key), PackedAt: start}
+	p := &Packed{Kind: records.KindPacked, Bag: b.id, Key: b.key, File: staged, Compress: b.compress, Manifest: manPath, ManifestKey: manifest.Key(b.key), PackedAt: start,
+		Encrypt: b.encrypt, Keys: b.keys}
 	// Walks of different atoms never meet, so only the ancestors archived
 	// for each atom can repeat: remembering those (not every path) keeps
 	// memory independent of the number of files in a bag.
@@ -412,6 +457,15 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 	if err := os.Rename(manPath+".partial", manPath); err != nil {
 		return nil, err
 	}
+	if b.encrypt {
+		// The store gets the manifest encrypted like its bag: file names
+		// are content too. The local copy stays plain for grep and jq.
+		up := filepath.Join(st.StagingDir, manifest.FileName(b.key)+".age")
+		if err := encryptFile(manPath, up, ks); err != nil {
+			return nil, fmt.Errorf("encrypt manifest: %w", err)
+		}
+		p.ManifestUpload, p.ManifestKey = up, p.ManifestKey+".age"
+	}
 	if err := os.Rename(staged+".partial", staged); err != nil {
 		return nil, err
 	}
@@ -429,6 +483,39 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, now func() time.
 		}
 	}
 	return p, nil
+}
+
+// encryptFile writes src encrypted to dst, as dst.partial renamed when
+// complete.
+func encryptFile(src, dst string, ks *keys.Keys) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst+".partial", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(dst + ".partial")
+	bw := bufio.NewWriterSize(out, 1<<20)
+	ew, err := ks.Encrypt(bw)
+	if err == nil {
+		_, err = io.Copy(ew, in)
+	}
+	if err == nil {
+		err = ew.Close()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(dst+".partial", dst)
 }
 
 // readerGone reports whether out is a pipe whose reading end is closed.

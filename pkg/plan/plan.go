@@ -61,6 +61,7 @@ type BagRecord struct {
 	Label    string    `json:"label"`
 	Compress string    `json:"compress"`
 	Encrypt  bool      `json:"encrypt"`
+	Keys     string    `json:"keys,omitempty"` // the keys' ID when encrypted (see docs/records.md)
 	Excludes []string  `json:"excludes"`
 	Files    int64     `json:"files"`
 	Bytes    int64     `json:"bytes"`
@@ -135,6 +136,8 @@ type atomIn struct {
 	hash          string
 	files, bytes  int64
 	parts         []partIn
+	encrypt       bool
+	keys          string
 }
 
 type partIn struct {
@@ -216,6 +219,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	seenKeys := map[string]bool{}
 	// Which bags each planned change takes a reference away from.
 	lost := map[string]int{}
+	reencrypted := 0
 	for _, a := range atoms {
 		ik := inventory.KeyOf(a.exact)
 		seenKeys[ik] = true
@@ -230,6 +234,9 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if old == nil {
 			sum.AtomsNew++
 		} else {
+			if old.LastMetadataHash == a.hash && reencrypt(old, a) {
+				reencrypted++
+			}
 			sum.AtomsChanged++
 			for _, id := range old.Bags {
 				lost[id]++
@@ -258,6 +265,9 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			return err
 		}
 	}
+	if reencrypted > 0 {
+		fmt.Fprintf(errOut, "gb-plan: %d unchanged atoms are packed again because their encryption changed\n", reencrypted)
+	}
 	// Sources that left list.txt keep their atoms until they are reset.
 	unlisted := map[string]int{}
 	for _, a := range inv.Atoms {
@@ -281,8 +291,24 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			continue
 		}
 		label := Label(src)
-		bags := Pack(dirty, sources[src] == config.Immutable, st.TargetBytes())
-		for _, b := range bags {
+		// Encrypted and plain atoms never share a bag.
+		var plain, sealed []atomIn
+		for _, a := range dirty {
+			if a.encrypt {
+				sealed = append(sealed, a)
+			} else {
+				plain = append(plain, a)
+			}
+		}
+		var bags [][]BagAtom
+		var keysOf []string
+		for _, group := range [][]atomIn{plain, sealed} {
+			for _, b := range Pack(group, sources[src] == config.Immutable, st.TargetBytes()) {
+				bags = append(bags, b)
+				keysOf = append(keysOf, group[0].keys)
+			}
+		}
+		for i, b := range bags {
 			id := inventory.BagID(next)
 			next++
 			if sum.FirstBag == "" {
@@ -290,6 +316,12 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			}
 			rec := BagRecord{Kind: records.KindBag, ID: id, Key: fmt.Sprintf("%d-backup/%s_%s%s", now.Year(), label, id, ext),
 				Source: src, Mode: sources[src], Label: label, Compress: st.Compress, Excludes: excludes[src], Atoms: b}
+			if keysOf[i] != "" {
+				// The key names no source: a directory's name can say as
+				// much as its files.
+				rec.Encrypt, rec.Keys = true, keysOf[i]
+				rec.Key = fmt.Sprintf("%d-backup/%s_%s%s.age", now.Year(), EncryptedLabel, id, ext)
+			}
 			for _, ba := range b {
 				rec.Files += ba.Files
 				rec.Bytes += ba.Bytes
@@ -305,7 +337,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		}
 	}
 	if sum.Bags > 0 {
-		sum.PutRequests += 4 // system/: inventory, config, list, excludes
+		sum.PutRequests += 5 // system/: inventory, config, list, excludes, RECOVERY.md
 	}
 	refs := map[string]int{}
 	for _, a := range inv.Atoms {
@@ -394,9 +426,16 @@ func HumanBytes(n int64) string {
 	return ""
 }
 
+// EncryptedLabel starts the key of every encrypted bag in place of the
+// source's label.
+const EncryptedLabel = "encrypted"
+
 // dirty reports whether an atom must be packed again.
 func dirty(old *inventory.Atom, a atomIn, inv *inventory.Inventory) bool {
 	if old.LastMetadataHash != a.hash || old.Incomplete || old.Type != a.typ || len(old.Bags) == 0 {
+		return true
+	}
+	if reencrypt(old, a) {
 		return true
 	}
 	for _, id := range old.Bags {
@@ -405,6 +444,12 @@ func dirty(old *inventory.Atom, a atomIn, inv *inventory.Inventory) bool {
 		}
 	}
 	return false
+}
+
+// reencrypt reports whether the atom's encryption changed: tagged or
+// untagged, or other keys. Its bags then hold it the wrong way.
+func reencrypt(old *inventory.Atom, a atomIn) bool {
+	return old.Encrypt != a.encrypt || (a.encrypt && old.Keys != a.keys)
 }
 
 func parseAtom(l records.Line, name string) (atomIn, error) {
@@ -425,8 +470,9 @@ func parseAtom(l records.Line, name string) (atomIn, error) {
 	default:
 		return a, l.Errorf(name, "atom %s has unknown type %q", a.key, a.typ)
 	}
-	if l.Get("encrypt").Bool() {
-		return a, l.Errorf(name, "atom %s asks for encryption, which is not available yet; refusing to plan plaintext", a.key)
+	a.encrypt, a.keys = l.Get("encrypt").Bool(), l.Get("keys").String()
+	if a.encrypt && a.keys == "" {
+		return a, l.Errorf(name, "atom %s asks for encryption but names no keys; refusing to plan it", a.key)
 	}
 	var perr error
 	l.Get("parts").ForEach(func(_, p gjson.Result) bool {

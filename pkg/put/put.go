@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gbarchive/gb/pkg/fault"
@@ -74,6 +75,13 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		}
 		p := packedIn{bag: l.Get("bag").String(), key: l.Get("key").String(), file: l.Get("file").String(), sha: l.Get("sha256").String(),
 			size: l.Get("bytes").Int(), manifest: l.Get("manifest").String(), manifestKey: l.Get("manifest_key").String()}
+		if u := l.Get("manifest_upload").String(); u != "" {
+			p.manifest, p.manifestStaged = u, true
+		}
+		if l.Get("encrypt").Bool() && (!p.manifestStaged || !strings.HasSuffix(p.key, ".age") || !strings.HasSuffix(p.manifestKey, ".age")) {
+			// Never send a plain manifest of an encrypted bag.
+			return l.Errorf(name, "packed record for encrypted bag %s needs .age keys and an encrypted manifest_upload", p.bag)
+		}
 		if p.bag == "" || p.key == "" || p.file == "" || p.sha == "" || p.manifestKey == "" {
 			return l.Errorf(name, "packed record needs bag, key, file, sha256 and manifest_key")
 		}
@@ -98,8 +106,14 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			return err
 		}
 		// The staged copy goes only once the stored one is checked.
-		if err := os.Remove(p.file); err != nil && !errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(errOut, "gb-put: warning: remove staged %s: %v\n", p.file, err)
+		staged := []string{p.file}
+		if p.manifestStaged {
+			staged = append(staged, p.manifest)
+		}
+		for _, f := range staged {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				fmt.Fprintf(errOut, "gb-put: warning: remove staged %s: %v\n", f, err)
+			}
 		}
 		return nil
 	})
@@ -118,6 +132,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 type packedIn struct {
 	bag, key, file, sha, manifest, manifestKey string
 	size                                       int64
+	manifestStaged                             bool // manifest is a staged file of this bag's (encrypted)
 }
 
 func upload(ctx context.Context, opts Options, p packedIn) (Uploaded, error) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/fstree"
+	"github.com/gbarchive/gb/pkg/keys"
 	"github.com/gbarchive/gb/pkg/records"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
@@ -38,10 +39,14 @@ type SourceRecord struct {
 	Source   string   `json:"source"`
 	Mode     string   `json:"mode"`
 	Encrypt  bool     `json:"encrypt"`
+	Keys     string   `json:"keys,omitempty"`
 	ListFile string   `json:"list"`
 	Line     int      `json:"line"`
 	Excludes []string `json:"excludes"`
 	Exclude  string   `json:"exclude_file,omitempty"`
+	// EncryptFile is encrypt.txt when it exists (gb-commit copies it to
+	// system/).
+	EncryptFile string `json:"encrypt_file,omitempty"`
 }
 
 // Part is where one bag's share of a split atom starts.
@@ -63,6 +68,7 @@ type AtomRecord struct {
 	Type     string `json:"type"`
 	Mode     string `json:"mode"`
 	Encrypt  bool   `json:"encrypt"`
+	Keys     string `json:"keys,omitempty"`
 	Files    int64  `json:"files"`
 	Dirs     int64  `json:"dirs"`
 	Bytes    int64  `json:"bytes"`
@@ -123,8 +129,32 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 		return err
 	}
 	encPath, _ := st.SideFile(st.EncryptFile, "encrypt.txt", opts.ListFile)
-	if err := config.CheckEncryptFile(encPath); err != nil {
+	enc, err := config.ParseEncryptFile(encPath)
+	if err != nil {
 		return err
+	}
+	if err := enc.Check(sources); err != nil {
+		return err
+	}
+	// The keys' ID goes into every encrypted atom's record, so gb-plan
+	// sees when an atom's keys change, and gb-pack refuses to encrypt to
+	// other keys than the ones planned with.
+	encFile := ""
+	if _, err := os.Stat(encPath); err == nil {
+		encFile = encPath
+	}
+	keysID := ""
+	if enc.Any(sources) {
+		rf, _ := st.SideFile(st.RecipientsFile, "recipients.txt", opts.ListFile)
+		kf, _ := st.SideFile(st.KeyFile, "key.txt", opts.ListFile)
+		k, note, err := keys.Load(rf, kf)
+		if err != nil {
+			return err
+		}
+		if note != "" {
+			fmt.Fprintf(errOut, "gb-scan: %s\n", note)
+		}
+		keysID = k.ID
 	}
 	for _, src := range sources {
 		fi, err := os.Stat(src.Path)
@@ -143,7 +173,11 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	sum := Summary{Kind: records.KindScan, List: opts.ListFile, Sources: len(sources), TargetBytes: st.TargetBytes()}
 
 	for _, src := range sources {
-		if err := s.emit(SourceRecord{Kind: records.KindSource, Source: src.Location, Mode: src.Mode, Encrypt: src.Encrypt, ListFile: opts.ListFile, Line: src.Line, Excludes: ex.Patterns(), Exclude: exPath}); err != nil {
+		srcKeys := ""
+		if src.Encrypt {
+			srcKeys = keysID
+		}
+		if err := s.emit(SourceRecord{Kind: records.KindSource, Source: src.Location, Mode: src.Mode, Encrypt: src.Encrypt, Keys: srcKeys, ListFile: opts.ListFile, Line: src.Line, Excludes: ex.Patterns(), Exclude: exPath, EncryptFile: encFile}); err != nil {
 			return err
 		}
 		refs, err := fstree.ListAtoms(src.Path, src.Mode == config.Mutable, ex)
@@ -166,6 +200,9 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 			for i, ref := range refs {
 				g.Go(func() error {
 					rec, err := s.atom(ctx, src, ref, st.TargetBytes())
+					if enc.Covers(src, ref.Path, ref.Kind) {
+						rec.Encrypt, rec.Keys = true, keysID
+					}
 					results[i] <- result{rec, err}
 					return nil
 				})
