@@ -72,7 +72,7 @@ func requireTools(t *testing.T, tools ...string) {
 }
 
 func TestScripts(t *testing.T) {
-	requireTools(t, "tar", "zstd", "jq", "flock", "bash")
+	requireTools(t, "tar", "zstd", "jq", "flock", "bash", "age", "script")
 	s3ep := s3test.Endpoint(t)
 	faulty := s3test.NewFaulty(t, 1)
 	otherRegion := s3test.NewOtherRegion(t, "eu-west-3")

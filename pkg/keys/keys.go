@@ -111,13 +111,13 @@ func parseRecipient(s string) (age.Recipient, error) {
 	switch {
 	case strings.HasPrefix(s, "AGE-SECRET-KEY-"):
 		// Never echo it back.
-		return nil, errors.New("is a secret key (AGE-SECRET-KEY-…), not a public key; this file must hold only public keys")
+		return nil, errors.New("this is a secret key (AGE-SECRET-KEY-…), not a public key: the file must hold public keys only, and the secret key belongs off this machine")
 	case strings.HasPrefix(s, "age1pq"):
 		// Post-quantum recipients need age 1.3; Debian's age 1.1.1 could not
 		// open the bags.
-		return nil, errors.New("is a post-quantum key, which age 1.1.1 (Debian's) cannot decrypt; use an X25519 key (age1…)")
+		return nil, errors.New("this is a post-quantum key, which age 1.1.1 (Debian's) cannot decrypt; use an X25519 key (age1…)")
 	case strings.HasPrefix(s, "ssh-"):
-		return nil, errors.New("is an SSH key; gb encrypts only to age X25519 keys (age1…)")
+		return nil, errors.New("this is an SSH key; gb encrypts only to age X25519 keys (age1…)")
 	}
 	r, err := age.ParseX25519Recipient(s)
 	if err != nil {
