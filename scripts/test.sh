@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs every gb test: go vet, then the unit, store-conformance and
 # end-to-end tests with the race detector. The end-to-end tests check bags
-# with stock GNU tar, zstd and jq; this script installs them from Debian's
+# with stock GNU tar, zstd, jq and age; this script installs them from Debian's
 # packages when they are missing (as root, or with sudo).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 missing=()
-for tool in tar:tar zstd:zstd jq:jq flock:util-linux; do
+for tool in tar:tar zstd:zstd jq:jq flock:util-linux age:age script:bsdutils; do
 	command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
