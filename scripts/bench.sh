@@ -337,6 +337,9 @@ medians() {
 tar_zstd=(bash -c 'set -o pipefail; tar -C "$1" -cf - "$2" | zstd -1 -T0 -q >"$3" && if [ "$4" = sync ]; then sync "$3"; fi'
 	_ "$(dirname "$tree")" "$(basename "$tree")")
 clear_stage() { rm -rf "${GB_STATE_DIR:?}/stage" "${GB_STATE_DIR:?}/manifests"; }
+# The encrypted pair: the same tree tagged ::ENCRYPT, to one age public key.
+tar_zstd_age=(bash -c 'set -o pipefail; tar -C "$1" -cf - "$2" | zstd -1 -T0 -q | age -R "$3" >"$4"'
+	_ "$(dirname "$tree")" "$(basename "$tree")")
 
 # ------------------------------------------------------------------ scan
 say "scan: warm-up runs"
@@ -405,6 +408,38 @@ for ((i = 1; i <= reps; i++)); do
 	timed tar-zstd-fsync "${tar_zstd[@]}" "$run/out/tree.tar.zst" sync
 	rm -f "$run/out/tree.tar.zst"
 done
+
+# ------------------------------------------------------- encrypted pack
+enc=no
+if command -v age >/dev/null 2>&1 && command -v age-keygen >/dev/null 2>&1; then
+	enc=yes
+	age-keygen -o "$run/identity.txt" 2>/dev/null
+	age-keygen -y "$run/identity.txt" >"$run/recipients.txt"
+	echo "$tree ::MUTABLE ::ENCRYPT" >"$run/list-enc.txt"
+	export GB_RECIPIENTS_FILE=$run/recipients.txt
+	say "encrypted pack: planning with bag target $bag_large GB"
+	env GB_TARGET_BAG_GB="$bag_large" "$bin/gb-scan" "$run/list-enc.txt" 2>>"$run/logs/gb-scan.err" |
+		env GB_TARGET_BAG_GB="$bag_large" "$bin/gb-plan" >"$run/plan-enc.ndjson" 2>>"$run/logs/gb-plan.err" ||
+		die "gb-scan | gb-plan (encrypted) failed; see $run/logs"
+	clear_stage
+	"$bin/gb-pack" <"$run/plan-enc.ndjson" >"$run/packed-enc.ndjson" 2>>"$run/logs/gb-pack.err" ||
+		die "gb-pack (encrypted) failed; see $run/logs/gb-pack.err"
+	# The warm-up proves the bags open with stock age.
+	for f in "$GB_STATE_DIR"/stage/*.tar.zst.age; do
+		age -d -i "$run/identity.txt" "$f" | zstd -dcq | tar -tf - >/dev/null || die "stock age | zstd | tar cannot open $f"
+	done
+	clear_stage
+	for ((i = 1; i <= reps; i++)); do
+		say "encrypted pack: timed run $i/$reps"
+		timed tar-zstd-age "${tar_zstd_age[@]}" "$run/recipients.txt" "$run/out/tree.tar.zst.age"
+		rm -f "$run/out/tree.tar.zst.age"
+		timed gb-pack-enc env GB_TARGET_BAG_GB="$bag_large" "$bin/gb-pack" <"$run/plan-enc.ndjson" >/dev/null
+		clear_stage
+	done
+	unset GB_RECIPIENTS_FILE
+else
+	say "encrypted pack: skipped (age and age-keygen not installed: apt-get install age)"
+fi
 
 # ------------------------------------------------------------------- put
 # One staged bag of random bytes, uploaded to versitygw (posix backend, its
@@ -617,6 +652,10 @@ row "tar | zstd -1 -T0" tar-zstd "$tree_bytes" bytes
 row "gb-pack (bag $bag_small GB, $(plural "$bags_small" bag))" gb-pack-small "$tree_bytes" bytes tar-zstd
 row "gb-pack (bag $bag_large GB, $(plural "$bags_large" bag))" gb-pack-large "$tree_bytes" bytes tar-zstd
 row "tar | zstd + fsync (reference)" tar-zstd-fsync "$tree_bytes" bytes
+if [ "$enc" = yes ]; then
+	row "tar | zstd -1 -T0 | age" tar-zstd-age "$tree_bytes" bytes
+	row "gb-pack ::ENCRYPT (bag $bag_large GB)" gb-pack-enc "$tree_bytes" bytes tar-zstd-age
+fi
 if [ "$put" = yes ]; then
 	row "aws s3 cp" aws-cp "$put_bytes" bytes
 	row "gb-put" gb-put "$put_bytes" bytes aws-cp
@@ -642,6 +681,11 @@ echo "pack: gb-pack $(ratio "$tar_ns" "$small_ns")x tar|zstd at bag $bag_small G
 echo "pack RSS: gb-pack $(mb "$small_rss") MB at bag $bag_small GB, $(mb "$large_rss") MB at bag $bag_large GB," \
 	"ratio $(ratio "$large_rss" "$small_rss")x (target ≤200 MB at both, ratio ≤1.25x)" \
 	"$(pass $((rss_max * 1024 <= 200000000 && large_rss * 100 / small_rss <= 125)))"
+if [ "$enc" = yes ]; then
+	medians tar-zstd-age; tza_ns=$m_ns
+	medians gb-pack-enc; enc_ns=$m_ns
+	echo "pack, encrypted: gb-pack $(ratio "$tza_ns" "$enc_ns")x tar|zstd|age at bag $bag_large GB (same target as plain: ≥1.00x) $(pass $((tza_ns * 100 / enc_ns >= 100)))"
+fi
 if [ "$put" = yes ]; then
 	# Memory: the parts in flight, one more being read, and 50 MB besides.
 	put_rss_target=$(((put_parallel + 1) * part_size + 50000000))
