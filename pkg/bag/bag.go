@@ -41,18 +41,23 @@ func Layers(compress string, encrypted bool) []string {
 	return l
 }
 
+// Untar is the GNU tar command that extracts a bag's tar stream from
+// stdin with everything gb stores: -S for sparse files, the xattr flags
+// for extended attributes and ACLs (without them tar skips those).
+const Untar = "tar --xattrs --xattrs-include='*' -xS"
+
 // OpenCommand is the stock command line that extracts a bag file. decrypt
 // is the age command that decrypts file ("" for a plain bag).
 func OpenCommand(compress, file, decrypt string) string {
 	switch {
 	case decrypt != "" && compress == Zstd:
-		return fmt.Sprintf("%s | zstd -d | tar -xS", decrypt)
+		return fmt.Sprintf("%s | zstd -d | %s", decrypt, Untar)
 	case decrypt != "":
-		return fmt.Sprintf("%s | tar -xS", decrypt)
+		return fmt.Sprintf("%s | %s", decrypt, Untar)
 	case compress == Zstd:
-		return fmt.Sprintf("zstd -d < %s | tar -xS", file)
+		return fmt.Sprintf("zstd -d < %s | %s", file, Untar)
 	}
-	return fmt.Sprintf("tar -xSf %s", file)
+	return fmt.Sprintf("%s -f %s", Untar, file)
 }
 
 // ErrNotArchived is the warning for entries gb leaves out by policy
@@ -65,10 +70,13 @@ type Writer struct {
 	out    *countingHash
 	zw     io.WriteCloser
 	ew     io.WriteCloser // encryption, between compression and out
+	tin    io.Writer      // what the tar stream is written to (sparse entries bypass tw)
 	zbuf   *asyncWriter
 	tw     *tar.Writer
 	links  map[[2]uint64]string
 	buf    []byte
+	xnames []byte // Llistxattr's buffer, reused
+	xvals  []byte // Lgetxattr's buffer, reused
 	files  int64
 	bytes  int64
 	closed bool
@@ -121,6 +129,7 @@ func NewEncryptedWriter(w io.Writer, compress string, encrypt func(io.Writer) (i
 	default:
 		return nil, fmt.Errorf("unknown compression %q (use zstd or none)", compress)
 	}
+	bw.tin = inner
 	bw.tw = tar.NewWriter(inner)
 	return bw, nil
 }
@@ -132,8 +141,10 @@ type Entry = manifest.Entry
 // while it is written: exactly the size seen by Lstat goes into the bag
 // (zero-padded if the file shrank, cut if it grew), and the entry says
 // Changed when the file's size or mtime moved while it was read, so the
-// manifest always describes the bytes in the bag. warn is set for a problem
-// that skipped or damaged this entry but not the bag; err is fatal.
+// manifest always describes the bytes in the bag. A regular file with holes
+// becomes a PAX 1.0 sparse entry (sparse.go); extended attributes and ACLs
+// go in as SCHILY.xattr records (xattr.go). warn is set for a problem that
+// skipped or damaged this entry but not the bag; err is fatal.
 func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn, err error) {
 	name := fstree.MemberName(abs)
 	m := info.Mode()
@@ -160,6 +171,7 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 	e = Entry{Kind: manifest.KindFile, Mtime: info.ModTime().UTC().Format(time.RFC3339Nano), Mode: fmt.Sprintf("%04o", hdr.Mode)}
 	e.Path, e.PathB64 = records.EncodePath(abs)
 	var f *os.File
+	var regs []region // data regions of a sparse file
 	switch {
 	case m.IsDir():
 		hdr.Typeflag = tar.TypeDir
@@ -188,6 +200,7 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 	case m.IsRegular():
 		if st != nil && st.Nlink > 1 {
 			id := [2]uint64{uint64(st.Dev), st.Ino}
+			e.Nlink, e.Inode = uint64(st.Nlink), fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 			if first, ok := w.links[id]; ok {
 				hdr.Typeflag = tar.TypeLink
 				hdr.Linkname = first
@@ -213,8 +226,27 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 		hdr.Size = info.Size()
 		e.Type = "file"
 		e.Size = info.Size()
+		// Fewer blocks than bytes: maybe holes. SEEK_DATA says where.
+		if st != nil && st.Blocks*512 < info.Size() {
+			regs = dataRegions(f, info.Size())
+		}
 	default:
 		return e, true, ErrNotArchived, nil
+	}
+	// Symlinks cannot hold user xattrs or ACLs on Linux, and a hard link's
+	// inode has them on its first name already.
+	var xwarn error
+	if hdr.Typeflag != tar.TypeSymlink && hdr.Typeflag != tar.TypeLink {
+		xwarn = w.xattrs(abs, f, hdr, &e)
+	}
+	if regs != nil {
+		swarn, err := w.writeSparse(hdr, info, f, regs, &e)
+		if err != nil {
+			return e, false, nil, err
+		}
+		w.bytes += hdr.Size
+		w.files++
+		return e, false, joinWarn(swarn, xwarn), nil
 	}
 	if err := w.tw.WriteHeader(hdr); err != nil {
 		return e, false, nil, fmt.Errorf("write tar header for %s: %w", name, err)
@@ -251,7 +283,7 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 		w.bytes += hdr.Size
 	}
 	w.files++
-	return e, false, warn, nil
+	return e, false, joinWarn(warn, xwarn), nil
 }
 
 func isReadErr(err error) bool {
@@ -297,7 +329,9 @@ func (w *Writer) Close() (size int64, sha string, err error) {
 	return w.out.n, hex.EncodeToString(w.out.h.Sum(nil)), nil
 }
 
-// Files is the number of entries written; Bytes their content bytes.
+// Files is the number of entries written; Bytes the size of the regular
+// files among them. A sparse file counts its whole size, holes included,
+// although the bag holds only its data (the manifest's data_bytes).
 func (w *Writer) Files() int64 { return w.files }
 func (w *Writer) Bytes() int64 { return w.bytes }
 

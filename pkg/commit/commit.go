@@ -65,6 +65,7 @@ type plannedBag struct {
 	staged, manifest          string // local files gb-pack wrote
 	encrypt                   bool
 	keys                      string
+	failed                    bool
 }
 
 type state struct {
@@ -186,6 +187,9 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			}
 		case records.KindFailed:
 			id := l.Get("bag").String()
+			if b := s.bags[id]; b != nil {
+				b.failed = true
+			}
 			s.sum.BagsFailed = append(s.sum.BagsFailed, id)
 			s.spend(id)
 		case records.KindKeep:
@@ -246,9 +250,11 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 					s.sum.AtomsPending++
 				}
 			}
-			// Its id is spent: a staged copy or local manifest would only
-			// mislead (find, a later bag of the same name).
-			if !opts.DryRun {
+			// A failed bag's id is spent: its staged copy or local manifest
+			// would only mislead (find, a later bag of the same name). A
+			// bag that never reached gb-put keeps its id and its staged
+			// copy: the next run plans it again and gb-pack reuses it.
+			if !opts.DryRun && b.failed {
 				for _, f := range []string{b.staged, b.manifest} {
 					if f != "" {
 						os.Remove(f)

@@ -103,11 +103,13 @@ plus ${{.Egress}} per GB to download.
 
     aws s3 cp s3://{{.Bucket}}/KEY .
 
-    zstd -d < NAME.tar.zst | tar -xS                               # plain bag
-    age -d -i identity.txt NAME.tar.zst.age | zstd -d | tar -xS    # encrypted to public keys
-    age -d NAME.tar.zst.age | zstd -d | tar -xS                    # encrypted with a passphrase (age asks for it)
+    zstd -d < NAME.tar.zst | tar --xattrs --xattrs-include='*' -xS                             # plain bag
+    age -d -i identity.txt NAME.tar.zst.age | zstd -d | tar --xattrs --xattrs-include='*' -xS  # encrypted to public keys
+    age -d NAME.tar.zst.age | zstd -d | tar --xattrs --xattrs-include='*' -xS                  # encrypted with a passphrase (age asks)
 
-Use GNU tar: -S recreates sparse files (PAX sparse format 1.0). Members
+Use GNU tar: -S recreates sparse files (PAX sparse format 1.0); the
+--xattrs flags restore extended attributes and POSIX ACLs (plain tar -x
+skips them and restores everything else). Members
 are stored with their absolute paths minus the leading slash, so extract
 into an empty directory. Check a restored file against the manifest with
 sha256sum.

@@ -54,6 +54,19 @@ type Entry struct {
 	// Changed: the file changed while it was read; Size and SHA256
 	// describe exactly the bytes in the bag.
 	Changed bool `json:"changed,omitempty"`
+	// Sparse: stored as a PAX 1.0 sparse entry; DataBytes is what the bag
+	// holds of it (its data regions, holes left out). Size and SHA256
+	// describe the whole file, holes read as zeros.
+	Sparse    bool   `json:"sparse,omitempty"`
+	DataBytes *int64 `json:"data_bytes,omitempty"`
+	// Xattrs names the extended attributes (ACLs included) stored with
+	// the entry, sorted; their values are in the bag only.
+	Xattrs []string `json:"xattrs,omitempty"`
+	// Nlink and Inode ("<dev>:<ino>") are set for regular files and hard
+	// links whose inode has more than one name: entries with the same
+	// Inode were one file on disk.
+	Nlink uint64 `json:"nlink,omitempty"`
+	Inode string `json:"inode,omitempty"`
 }
 
 // End is the last line; a manifest without it is incomplete.

@@ -7,6 +7,8 @@ package pack
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,11 +98,13 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := os.MkdirAll(st.ManifestDir, 0o755); err != nil {
 		return fmt.Errorf("manifest dir: %w", err)
 	}
-	// Staging holds only this run's bags: whatever an interrupted run
-	// left there is either a partial file or a bag whose id that run
-	// spent, and nothing will upload it.
-	removeStale(st.StagingDir, true)
-	removeStale(st.ManifestDir, false)
+	// Staging holds this run's bags, and the complete bags an interrupted
+	// run left that this run may plan again under the same id: those are
+	// reused, not packed again, so gb-put can resume or adopt their upload
+	// (an encrypted bag is never the same bytes twice). Anything else an
+	// interrupted run left goes.
+	leftovers := removeStale(st.StagingDir)
+	removeStale(st.ManifestDir)
 	staged := map[string]int64{}
 	limit := st.StagingLimitBytes()
 	if limit > 0 && !isPipe(out) {
@@ -145,9 +149,15 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			return err
 		}
 		raw := append([]byte(nil), l.Raw...)
-		p, err := packBag(ctx, b, st, ks, opts.Now, w, errOut)
-		if err != nil {
-			return fmt.Errorf("bag %s: %w", b.id, err)
+		p := reuse(leftovers, raw, filepath.Join(st.StagingDir, bag.StagedName(b.key)), errOut)
+		if p == nil {
+			p, err = packBag(ctx, b, st, ks, opts.Now, w, errOut)
+			if err != nil {
+				return fmt.Errorf("bag %s: %w", b.id, err)
+			}
+			if err := writeSidecar(p, raw); err != nil {
+				return fmt.Errorf("bag %s: %w", b.id, err)
+			}
 		}
 		warnings += p.Warnings
 		staged[p.File] = p.Bytes
@@ -162,26 +172,143 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := w.Err(); err != nil {
 		return err
 	}
+	// Left by an interrupted run and not planned again: nothing will
+	// upload them, and their manifests would mislead.
+	for _, lo := range leftovers {
+		lo.remove()
+	}
 	if warnings > 0 {
 		return fmt.Errorf("%d entries were skipped or changed while packed: %w", warnings, records.ErrWarnings)
 	}
 	return nil
 }
 
-func removeStale(dir string, bags bool) {
+// sidecarSuffix names the file beside a staged bag that says which plan
+// it was packed for and what gb-pack reported, so a later run can reuse it.
+const sidecarSuffix = ".packed.json"
+
+type sidecar struct {
+	Plan   string `json:"plan"` // SHA-256 of the bag record's line
+	Packed Packed `json:"packed"`
+}
+
+type leftover struct {
+	path string // the staged bag
+	sc   sidecar
+}
+
+func (lo leftover) remove() {
+	for _, f := range []string{lo.path, lo.path + sidecarSuffix, lo.sc.Packed.ManifestUpload, lo.sc.Packed.Manifest} {
+		if f != "" {
+			os.Remove(f)
+		}
+	}
+}
+
+func planSum(raw []byte) string {
+	h := sha256.Sum256(raw)
+	return hex.EncodeToString(h[:])
+}
+
+// writeSidecar records a freshly staged bag for reuse. A lost or torn
+// sidecar only costs a re-pack, so it is not fsynced.
+func writeSidecar(p *Packed, raw []byte) error {
+	b, err := json.Marshal(sidecar{Plan: planSum(raw), Packed: *p})
+	if err != nil {
+		return err
+	}
+	tmp := p.File + sidecarSuffix + ".partial"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p.File+sidecarSuffix)
+}
+
+// reuse returns the packed record of the staged bag at path when an
+// interrupted run left it complete for exactly this bag record, after
+// checking its bytes against the SHA-256 it was packed with (staged bags
+// are not fsynced, so a power cut may have torn one).
+func reuse(leftovers map[string]leftover, raw []byte, path string, errOut io.Writer) *Packed {
+	lo, ok := leftovers[path]
+	if !ok {
+		return nil
+	}
+	delete(leftovers, path)
+	p := lo.sc.Packed
+	ok = lo.sc.Plan == planSum(raw) && p.File == path && exists(p.Manifest) && (p.ManifestUpload == "" || exists(p.ManifestUpload))
+	if ok {
+		size, sum, err := fileSHA256(path)
+		ok = err == nil && size == p.Bytes && sum == p.SHA256
+	}
+	if !ok {
+		// Packed again below under the same names; only the sidecar and
+		// the encrypted manifest copy would be left over.
+		os.Remove(path + sidecarSuffix)
+		if p.ManifestUpload != "" {
+			os.Remove(p.ManifestUpload)
+		}
+		return nil
+	}
+	fmt.Fprintf(errOut, "gb-pack: bag %s: using the bag an interrupted run staged for the same plan (%s, checksum verified)\n", p.Bag, filepath.Base(path))
+	return &p
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func fileSHA256(p string) (int64, string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, f, make([]byte, 1<<20))
+	return n, hex.EncodeToString(h.Sum(nil)), err
+}
+
+// removeStale clears what an interrupted run left in dir: partial files
+// always; in staging, every staged bag and encrypted manifest except the
+// complete bags that have a sidecar (returned by path, for reuse), and
+// sidecars whose bag is gone. Upload journals stay: gb-put resumes an
+// upload of the same bytes.
+func removeStale(dir string) map[string]leftover {
+	leftovers := map[string]leftover{}
 	ents, _ := os.ReadDir(dir)
+	keep := map[string]bool{}
 	for _, e := range ents {
 		n := e.Name()
-		// Upload journals stay: the next run packs the same bag again (same
-		// id, same bytes) and gb-put resumes its upload.
-		if strings.HasSuffix(n, ".upload.json") {
+		if !strings.HasSuffix(n, sidecarSuffix) {
+			continue
+		}
+		scPath := filepath.Join(dir, n)
+		bagPath := strings.TrimSuffix(scPath, sidecarSuffix)
+		var sc sidecar
+		b, err := os.ReadFile(scPath)
+		if err != nil || json.Unmarshal(b, &sc) != nil || !exists(bagPath) {
+			os.Remove(scPath)
+			continue
+		}
+		leftovers[bagPath] = leftover{path: bagPath, sc: sc}
+		keep[bagPath], keep[scPath] = true, true
+		if sc.Packed.ManifestUpload != "" {
+			keep[sc.Packed.ManifestUpload] = true
+		}
+	}
+	for _, e := range ents {
+		n := e.Name()
+		p := filepath.Join(dir, n)
+		if strings.HasSuffix(n, ".upload.json") || keep[p] {
 			continue
 		}
 		staged := strings.Contains(n, "_bag_") && (strings.Contains(n, ".tar") || strings.HasSuffix(n, ".manifest.ndjson.age"))
-		if strings.HasSuffix(n, ".partial") || (bags && e.Type().IsRegular() && staged) {
-			os.Remove(filepath.Join(dir, n))
+		if strings.HasSuffix(n, ".partial") || (e.Type().IsRegular() && staged) {
+			os.Remove(p)
 		}
 	}
+	return leftovers
 }
 
 // stagedBytes is the size of this run's bags still waiting for gb-put,

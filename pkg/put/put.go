@@ -92,7 +92,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if err := w.WriteRaw(l.Raw); err != nil {
 			return err
 		}
-		up, err := upload(ctx, opts, p)
+		up, err := upload(ctx, opts, p, errOut)
 		fault.Point("put.stored")
 		if err != nil {
 			if ctx.Err() != nil {
@@ -106,7 +106,8 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			return err
 		}
 		// The staged copy goes only once the stored one is checked.
-		staged := []string{p.file}
+		// gb-pack's note beside the staged bag (FILE.packed.json) goes too.
+		staged := []string{p.file, p.file + ".packed.json"}
 		if p.manifestStaged {
 			staged = append(staged, p.manifest)
 		}
@@ -135,15 +136,26 @@ type packedIn struct {
 	manifestStaged                             bool // manifest is a staged file of this bag's (encrypted)
 }
 
-func upload(ctx context.Context, opts Options, p packedIn) (Uploaded, error) {
+func upload(ctx context.Context, opts Options, p packedIn, errOut io.Writer) (Uploaded, error) {
 	up := Uploaded{Kind: records.KindUploaded, Bag: p.bag, Key: p.key, SHA256: p.sha, ManifestKey: p.manifestKey}
 	info, err := opts.Store.Head(ctx, p.key)
 	switch {
-	case err == nil:
-		if info.SHA256 != p.sha || info.Size != p.size {
-			return up, fmt.Errorf("%s already exists in %s with other content (left by an interrupted run?); not replacing it", p.key, opts.Store)
-		}
+	case err == nil && info.SHA256 == p.sha && info.Size == p.size:
 		up.Adopted = true
+	case err == nil && info.Metadata["gb-bag"] != p.bag:
+		return up, fmt.Errorf("%s already exists in %s with other content, stored for another bag (%q); not replacing it", p.key, opts.Store, info.Metadata["gb-bag"])
+	case err == nil:
+		// The same bag id, other bytes: an interrupted run stored this bag
+		// and died before gb-commit recorded it (a recorded id is never
+		// planned again). Its atoms changed since, or it is encrypted, and
+		// age never writes the same bytes twice. Nothing refers to that
+		// copy; replacing it costs what deleting it later would: a Deep
+		// Archive object is billed for 180 days either way.
+		fmt.Fprintf(errOut, "gb-put: bag %s: replacing the copy an interrupted run stored at %s (never committed; its minimum storage charge applies either way)\n", p.bag, p.key)
+		if err := opts.Store.Delete(ctx, p.key); err != nil {
+			return up, fmt.Errorf("remove uncommitted %s: %w", p.key, err)
+		}
+		fallthrough
 	case errors.Is(err, store.ErrNotFound):
 		f, err := os.Open(p.file)
 		if err != nil {
