@@ -25,10 +25,12 @@ import (
 
 	// The commands run as binaries built in TestMain; importing what they
 	// are made of lets go test's cache notice when that changes.
+	_ "github.com/gbarchive/gb/pkg/audit"
 	_ "github.com/gbarchive/gb/pkg/cli"
 	_ "github.com/gbarchive/gb/pkg/commit"
 	_ "github.com/gbarchive/gb/pkg/pack"
 	_ "github.com/gbarchive/gb/pkg/plan"
+	_ "github.com/gbarchive/gb/pkg/prune"
 	_ "github.com/gbarchive/gb/pkg/put"
 	_ "github.com/gbarchive/gb/pkg/scan"
 )
@@ -239,7 +241,7 @@ func mkAbs(ts *testscript.TestScript, ps []string) []string {
 // what a person would do with the aws CLI, against the test server.
 func cmdS3(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
-		ts.Fatalf("usage: s3 mkbucket NAME | s3 get BUCKET KEY FILE | s3 getall BUCKET PREFIX DIR | s3 ls BUCKET PREFIX")
+		ts.Fatalf("usage: s3 mkbucket NAME | s3 get BUCKET KEY FILE | s3 getall BUCKET PREFIX DIR | s3 ls BUCKET PREFIX | s3 rm BUCKET KEY | s3 put BUCKET KEY FILE | s3 mkupload BUCKET KEY | s3 uploads BUCKET")
 	}
 	ctx := context.Background()
 	c := s3client(ts.Getenv("S3_ENDPOINT"))
@@ -276,6 +278,22 @@ func cmdS3(ts *testscript.TestScript, neg bool, args []string) {
 				err = os.WriteFile(filepath.Join(ts.MkAbs(args[3]), filepath.Base(aws.ToString(o.Key))), b, 0o644)
 			}
 		}
+	// In rm, put and mkupload, a KEY of @FILE is read from FILE (keys
+	// hold the work directory, which a script cannot spell).
+	case "rm": // s3 rm BUCKET KEY
+		_, err = c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(args[1]), Key: aws.String(keyArg(ts, args[2]))})
+	case "put": // s3 put BUCKET KEY FILE: replace an object, as a stray aws s3 cp would
+		var b []byte
+		if b, err = os.ReadFile(ts.MkAbs(args[3])); err == nil {
+			_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(args[1]), Key: aws.String(keyArg(ts, args[2])), Body: strings.NewReader(string(b))})
+		}
+	case "mkupload": // s3 mkupload BUCKET KEY: a multipart upload left open with one part
+		key := aws.String(keyArg(ts, args[2]))
+		var up *s3.CreateMultipartUploadOutput
+		if up, err = c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(args[1]), Key: key}); err == nil {
+			_, err = c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(args[1]), Key: key, UploadId: up.UploadId,
+				PartNumber: aws.Int32(1), Body: strings.NewReader(strings.Repeat("x", 1000))})
+		}
 	case "uploads": // s3 uploads BUCKET: open multipart uploads
 		var out *s3.ListMultipartUploadsOutput
 		out, err = c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(args[1])})
@@ -297,4 +315,12 @@ func cmdS3(ts *testscript.TestScript, neg bool, args []string) {
 	if (err != nil) != neg {
 		ts.Fatalf("s3 %s: %v", args[0], err)
 	}
+}
+
+// keyArg is an S3 key given as is, or as @FILE holding it.
+func keyArg(ts *testscript.TestScript, arg string) string {
+	if f, ok := strings.CutPrefix(arg, "@"); ok {
+		return strings.TrimSpace(ts.ReadFile(f))
+	}
+	return arg
 }

@@ -4,9 +4,16 @@
 #   scripts/glacier.sh [-c glacier.cfg] list.txt          dry run: scan, plan,
 #                                                          inventory_dryrun.json
 #   scripts/glacier.sh [-c glacier.cfg] list.txt --run    scan | plan | pack | put | commit
+#   scripts/glacier.sh [-c glacier.cfg] list.txt --run --prune
+#                                                          then gb-prune --delete, if the run
+#                                                          did not fail (the seed's cron line)
+#   scripts/glacier.sh [-c glacier.cfg] list.txt --prune  only list what prune would delete
+#   scripts/glacier.sh [-c glacier.cfg] list.txt --audit  only gb-audit (after the run and
+#                                                          prune when given with --run)
 #
-# Exit codes: 0 done, 1 a stage failed, 2 usage or configuration error,
-# 3 done but some files were skipped or changed (see the warnings).
+# Exit codes: 0 done, 1 a stage failed (gb-audit: the store and the
+# inventory disagree), 2 usage or configuration error, 3 done but some
+# files were skipped or changed (see the warnings).
 # The gb-* programs are taken from $GB_BIN, else the repository's bin/
 # (scripts/build.sh fills it), else $PATH. Nothing is built here.
 set -Eeuo pipefail
@@ -14,9 +21,12 @@ set -Eeuo pipefail
 prog=glacier.sh
 usage() {
 	cat >&2 <<USAGE
-usage: $prog [-c glacier.cfg] [--run] [--limit MB/S] [--lock FILE] list.txt
+usage: $prog [-c glacier.cfg] [--run] [--prune] [--audit] [--limit MB/S] [--lock FILE] list.txt
   -c, --config FILE   glacier.cfg (default: ./glacier.cfg when present)
       --run           really pack and upload (default: dry run)
+      --prune         with --run: then delete orphans free to delete (gb-prune --delete),
+                      unless the run failed; alone: list them (gb-prune, a dry run)
+      --audit         check the store against the inventory (gb-audit); alone: only that
       --lock FILE     lock file (default: .glacier.lock beside list.txt)
       --limit MB/S    upload at most this many MB/s, all parts together
 USAGE
@@ -25,6 +35,8 @@ die() { echo "$prog: error: $1" >&2; exit "${2:-1}"; }
 
 cfg_args=()
 run=no
+prune=no
+audit=no
 list=
 lock=
 while [ $# -gt 0 ]; do
@@ -32,6 +44,8 @@ while [ $# -gt 0 ]; do
 	-c | --config) [ $# -ge 2 ] || { usage; exit 2; }; cfg_args=(-c "$2"); shift 2 ;;
 	--config=*) cfg_args=(-c "${1#--config=}"); shift ;;
 	--run) run=yes; shift ;;
+	--prune) prune=yes; shift ;;
+	--audit) audit=yes; shift ;;
 	--lock) [ $# -ge 2 ] || { usage; exit 2; }; lock=$2; shift 2 ;;
 	--limit) [ $# -ge 2 ] || { usage; exit 2; }; export GB_LIMIT=$2; shift 2 ;;
 	--limit=*) export GB_LIMIT=${1#--limit=}; shift ;;
@@ -51,7 +65,10 @@ elif [ -x "$here/../bin/gb-scan" ]; then
 else
 	bin=
 fi
-for s in gb-scan gb-plan gb-pack gb-put gb-commit; do
+stages=(gb-scan gb-plan gb-pack gb-put gb-commit)
+[ "$prune" = no ] || stages+=(gb-prune)
+[ "$audit" = no ] || stages+=(gb-audit)
+for s in "${stages[@]}"; do
 	command -v "${bin}$s" >/dev/null || die "${bin}$s not found; run scripts/build.sh or set GB_BIN" 1
 done
 
@@ -74,7 +91,9 @@ check() { # check NAME CODE: 0 and 3 (warnings) go on, anything else stops
 	esac
 }
 failed=no
-if [ "$run" = no ]; then
+if [ "$run" = no ] && [ "$prune$audit" != nono ]; then
+	: # --prune or --audit alone: no backup, only those below
+elif [ "$run" = no ]; then
 	echo "$prog: dry run: nothing is packed or uploaded (add --run to back up)" >&2
 	set +e
 	"${bin}gb-scan" "${cfg_args[@]}" "$list" | "${bin}gb-plan" "${cfg_args[@]}" | "${bin}gb-commit" "${cfg_args[@]}" --dry-run
@@ -89,6 +108,37 @@ else
 	set -e
 	check gb-scan "${codes[0]}"; check gb-plan "${codes[1]}"; check gb-pack "${codes[2]}"
 	check gb-put "${codes[3]}"; check gb-commit "${codes[4]}"
+fi
+if [ "$prune" = yes ]; then
+	if [ "$run" = no ]; then
+		set +e
+		"${bin}gb-prune" "${cfg_args[@]}"
+		code=$?
+		set -e
+		check gb-prune "$code"
+	elif [ "$failed" = no ]; then
+		# As the seed's `glacier.py --run && prune.py --delete`: only after
+		# a run that did not fail (warnings do not stop it).
+		set +e
+		"${bin}gb-prune" "${cfg_args[@]}" --delete
+		code=$?
+		set -e
+		check gb-prune "$code"
+	else
+		echo "$prog: the run failed; not pruning" >&2
+	fi
+fi
+if [ "$audit" = yes ]; then
+	set +e
+	"${bin}gb-audit" "${cfg_args[@]}"
+	code=$?
+	set -e
+	if [ "$code" = 1 ]; then
+		echo "$prog: gb-audit found problems or failed (exit 1; see above)" >&2
+		failed=yes
+	else
+		check gb-audit "$code"
+	fi
 fi
 if [ "$usage_error" = yes ]; then
 	exit 2

@@ -42,6 +42,8 @@ type Settings struct {
 	BagStorageClass string  `name:"bag-storage-class" env:"GB_BAG_STORAGE_CLASS" ini:"settings" default:"DEEP_ARCHIVE" help:"Storage class for bags (manifests and system files are STANDARD)."`
 	Compress        string  `name:"compress" env:"GB_COMPRESS" ini:"settings" default:"zstd" enum:"zstd,none" help:"Bag compression: zstd or none."`
 	StagingLimitGB  float64 `name:"staging-limit-gb" env:"GB_STAGING_LIMIT_GB" ini:"settings" default:"-1" help:"Pack waits while staged bags exceed this many GB (default: two bags; 0: no limit)."`
+	// AbortUploadsAfter is read by gb-prune (see pkg/prune.ParseAge).
+	AbortUploadsAfter string `name:"abort-uploads-after" env:"GB_ABORT_UPLOADS_AFTER" ini:"settings" default:"7d" placeholder:"AGE" help:"gb-prune aborts incomplete multipart uploads older than this (7d, 36h; 0: all)."`
 
 	MinRetentionDays    float64 `name:"min-retention-days" env:"GB_MIN_RETENTION_DAYS" ini:"pricing" default:"180" help:"Days an object is billed at least."`
 	PriceGBMonth        float64 `name:"price-gb-month" env:"GB_PRICE_GB_MONTH" ini:"pricing" default:"0.00099" help:"Storage, USD per GB-month."`

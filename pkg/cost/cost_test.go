@@ -196,3 +196,30 @@ func TestRound(t *testing.T) {
 		}
 	}
 }
+
+func TestEarlyDeletion(t *testing.T) {
+	p := cost.Prices{MinRetentionDays: 180, GBMonth: 0.00099}
+	up := time.Date(2026, 1, 15, 2, 0, 0, 0, time.UTC)
+	fee, free := p.EarlyDeletion(1e9-cost.OverheadBytes, up, up.Add(90*24*time.Hour))
+	if want := 90.0 / 30 * 0.00099; math.Abs(fee-want) > 1e-12 {
+		t.Errorf("fee at 90 days = %v, want %v", fee, want)
+	}
+	if want := time.Date(2026, 7, 14, 2, 0, 0, 0, time.UTC); !free.Equal(want) {
+		t.Errorf("free from %v, want %v", free, want)
+	}
+	if fee, _ := p.EarlyDeletion(1e9, up, up.Add(180*24*time.Hour)); fee != 0 {
+		t.Errorf("fee at 180 days = %v, want 0", fee)
+	}
+	// An upload time in the future (clocks disagree) counts as now.
+	now := up.Add(-24 * time.Hour)
+	fee, free = p.EarlyDeletion(1e9-cost.OverheadBytes, up, now)
+	if want := 180.0 / 30 * 0.00099; math.Abs(fee-want) > 1e-12 || !free.Equal(p.FreeFrom(now)) {
+		t.Errorf("future upload: fee %v free %v, want %v and %v", fee, free, want, p.FreeFrom(now))
+	}
+	if a := cost.AgeDays(up, up.Add(179*24*time.Hour+23*time.Hour+59*time.Minute)); a != 179.9 {
+		t.Errorf("AgeDays just under 180 = %v, want 179.9", a)
+	}
+	if a := cost.AgeDays(up, now); a != 0 {
+		t.Errorf("AgeDays of a future time = %v, want 0", a)
+	}
+}

@@ -386,44 +386,17 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 // Human is the plan in one line for people and cron logs.
 func (s Summary) Human() string {
 	if s.NothingToDo {
-		return fmt.Sprintf("nothing to do: %d atoms unchanged, nothing to upload; storage %s/month", s.AtomsKept, USD(s.MonthlyTotal))
+		return fmt.Sprintf("nothing to do: %d atoms unchanged, nothing to upload; storage %s/month", s.AtomsKept, cost.USD(s.MonthlyTotal))
 	}
 	msg := fmt.Sprintf("%d new, %d changed, %d unchanged, %d gone atoms; %d bags to upload (%s, %d files), %d PUT requests (%s); storage +%s/month, %s/month in all",
-		s.AtomsNew, s.AtomsChanged, s.AtomsKept, s.AtomsForgotten, s.Bags, HumanBytes(s.Bytes), s.Files, s.PutRequests, USD(s.UploadCost), USD(s.MonthlyAdded), USD(s.MonthlyTotal))
+		s.AtomsNew, s.AtomsChanged, s.AtomsKept, s.AtomsForgotten, s.Bags, cost.Bytes(s.Bytes), s.Files, s.PutRequests, cost.USD(s.UploadCost), cost.USD(s.MonthlyAdded), cost.USD(s.MonthlyTotal))
 	if s.BagsRetired > 0 {
-		msg += fmt.Sprintf("; %d bags (%s) no longer referenced", s.BagsRetired, HumanBytes(s.RetiredBytes))
+		msg += fmt.Sprintf("; %d bags (%s) no longer referenced", s.BagsRetired, cost.Bytes(s.RetiredBytes))
 		if s.EarlyDeletionFee > 0 {
-			msg += fmt.Sprintf(", %s early-deletion fee if deleted now", USD(s.EarlyDeletionFee))
+			msg += fmt.Sprintf(", %s early-deletion fee if deleted now", cost.USD(s.EarlyDeletionFee))
 		}
 	}
 	return msg
-}
-
-// USD prints dollars: cents for real amounts, "<$0.01" for the fractions
-// a small test archive costs.
-func USD(v float64) string {
-	switch {
-	case v == 0:
-		return "$0"
-	case v < 0.01:
-		return "<$0.01"
-	}
-	return fmt.Sprintf("$%.2f", v)
-}
-
-// HumanBytes prints a size with an SI unit.
-func HumanBytes(n int64) string {
-	f := float64(n)
-	for _, u := range []string{"B", "kB", "MB", "GB", "TB"} {
-		if f < 1000 || u == "TB" {
-			if u == "B" {
-				return fmt.Sprintf("%d B", n)
-			}
-			return fmt.Sprintf("%.1f %s", f, u)
-		}
-		f /= 1000
-	}
-	return ""
 }
 
 // EncryptedLabel starts the key of every encrypted bag in place of the

@@ -1,0 +1,213 @@
+package prune
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/store"
+)
+
+// What an orphan is.
+const (
+	ObjectBag      = "bag"
+	ObjectManifest = "manifest"
+	ObjectUpload   = "upload"
+)
+
+// Why it is an orphan.
+const (
+	// ReasonRetired: a bag the inventory has, but no atom refers to.
+	ReasonRetired = "retired"
+	// ReasonNotInInventory: a bag the inventory does not have: uploaded
+	// by a run that never committed it, or left by a source that was
+	// reset or an inventory that was lost.
+	ReasonNotInInventory = "not-in-inventory"
+	// ReasonBagOrphaned: a manifest whose bag is an orphan.
+	ReasonBagOrphaned = "bag-orphaned"
+	// ReasonBagMissing: a manifest whose bag is not in the store and not
+	// referenced by the inventory.
+	ReasonBagMissing = "bag-missing"
+	// ReasonIncompleteUpload: a multipart upload never completed.
+	ReasonIncompleteUpload = "incomplete-upload"
+)
+
+// Keys gb writes. Bags: <year>-backup/<label>_<id>.tar[.zst][.age];
+// manifests: <year>-backup/manifests/<label>_<id>.manifest.ndjson[.age];
+// system files: <year>-backup/system/NAME. Nothing else is ever taken for
+// an orphan, so objects a person put beside them are left alone.
+var (
+	bagKeyRE      = regexp.MustCompile(`^([0-9]{4})-backup/[^/]+_(bag_[0-9]{6,})\.tar(\.zst)?(\.age)?$`)
+	manifestKeyRE = regexp.MustCompile(`^([0-9]{4})-backup/manifests/[^/]+_(bag_[0-9]{6,})\.manifest\.ndjson(\.age)?$`)
+	systemKeyRE   = regexp.MustCompile(`^([0-9]{4})-backup/system/([^/]+)$`)
+)
+
+// BagIDOfKey returns the bag id in a bag or manifest key gb wrote, or "".
+func BagIDOfKey(key string) (id string, object string) {
+	if m := bagKeyRE.FindStringSubmatch(key); m != nil {
+		return m[2], ObjectBag
+	}
+	if m := manifestKeyRE.FindStringSubmatch(key); m != nil {
+		return m[2], ObjectManifest
+	}
+	return "", ""
+}
+
+// Orphan is a stored object no inventory atom needs.
+type Orphan struct {
+	Object string // ObjectBag or ObjectManifest
+	Reason string
+	Key    string
+	Bag    string // bag id
+	BagKey string // manifests with ReasonBagOrphaned: their bag's key
+	Info   store.ObjectInfo
+}
+
+// Analysis is the store's listing compared with the inventory.
+type Analysis struct {
+	Objects map[string]store.ObjectInfo // every object listed, by key
+	// Orphans in key order.
+	Orphans []Orphan
+	// Referenced: bag ids some atom refers to.
+	Referenced map[string]bool
+	// Missing: referenced bag ids whose key is not in the store.
+	Missing []string
+	// GoneRetired: bag ids the inventory has, no atom refers to, and
+	// whose object is not in the store (deleted by hand, or by a prune
+	// that stopped before it saved the inventory).
+	GoneRetired []string
+	// Misnamed: bags and manifests that carry the id of a referenced bag
+	// under a key the inventory does not name. Never orphans: gb does not
+	// delete anything with a referenced id.
+	Misnamed []store.ObjectInfo
+	// SystemYears: years whose <year>-backup/system/ holds an
+	// inventory.json (or inventory.json.age), ascending.
+	SystemYears []int
+	// Bags and Manifests count the bag and manifest objects listed; Other
+	// counts objects gb did not write (left alone).
+	Bags, Manifests, Other int
+}
+
+// Analyze compares the store's objects with the inventory. An orphan is a
+// stored bag no inventory atom references, or a manifest whose bag is an
+// orphan or missing. Nothing the inventory references, by key or by bag
+// id, is ever an orphan, and system files never are.
+func Analyze(inv *inventory.Inventory, objects []store.ObjectInfo) *Analysis {
+	a := &Analysis{Objects: map[string]store.ObjectInfo{}, Referenced: inv.Referenced()}
+	refKeys := map[string]bool{}
+	refManifests := map[string]bool{}
+	for id := range a.Referenced {
+		b := inv.Bags[id]
+		refKeys[b.Key] = true
+		if b.ManifestKey != "" {
+			refManifests[b.ManifestKey] = true
+		}
+	}
+	sorted := append([]store.ObjectInfo(nil), objects...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Key < sorted[j].Key })
+	orphanBagByID := map[string]string{}
+	for _, o := range sorted {
+		a.Objects[o.Key] = o
+		m := bagKeyRE.FindStringSubmatch(o.Key)
+		if m == nil {
+			continue
+		}
+		a.Bags++
+		id := m[2]
+		switch {
+		case refKeys[o.Key]:
+		case a.Referenced[id]:
+			a.Misnamed = append(a.Misnamed, o)
+		default:
+			reason := ReasonNotInInventory
+			if b := inv.Bags[id]; b != nil && b.Key == o.Key {
+				reason = ReasonRetired
+			}
+			orphanBagByID[id] = o.Key
+			a.Orphans = append(a.Orphans, Orphan{Object: ObjectBag, Reason: reason, Key: o.Key, Bag: id, Info: o})
+		}
+	}
+	years := map[int]bool{}
+	for _, o := range sorted {
+		if m := systemKeyRE.FindStringSubmatch(o.Key); m != nil {
+			if m[2] == "inventory.json" || m[2] == "inventory.json.age" {
+				y, _ := strconv.Atoi(m[1])
+				years[y] = true
+			}
+			continue
+		}
+		m := manifestKeyRE.FindStringSubmatch(o.Key)
+		if m == nil {
+			if !bagKeyRE.MatchString(o.Key) {
+				a.Other++
+			}
+			continue
+		}
+		a.Manifests++
+		id := m[2]
+		switch {
+		case refManifests[o.Key]:
+		case a.Referenced[id]:
+			// The inventory names another manifest key for this bag; an
+			// empty manifest_key (never stored) names none.
+			if inv.Bags[id].ManifestKey != "" {
+				a.Misnamed = append(a.Misnamed, o)
+			}
+		case orphanBagByID[id] != "":
+			a.Orphans = append(a.Orphans, Orphan{Object: ObjectManifest, Reason: ReasonBagOrphaned, Key: o.Key, Bag: id, BagKey: orphanBagByID[id], Info: o})
+		default:
+			a.Orphans = append(a.Orphans, Orphan{Object: ObjectManifest, Reason: ReasonBagMissing, Key: o.Key, Bag: id, Info: o})
+		}
+	}
+	sort.Slice(a.Orphans, func(i, j int) bool { return a.Orphans[i].Key < a.Orphans[j].Key })
+	for y := range years {
+		a.SystemYears = append(a.SystemYears, y)
+	}
+	sort.Ints(a.SystemYears)
+	for _, id := range inv.SortedBagIDs() {
+		b := inv.Bags[id]
+		_, stored := a.Objects[b.Key]
+		switch {
+		case stored || b.Key == "":
+		case a.Referenced[id]:
+			a.Missing = append(a.Missing, id)
+		default:
+			a.GoneRetired = append(a.GoneRetired, id)
+		}
+	}
+	return a
+}
+
+// ListObjects lists every object in the store.
+func ListObjects(ctx context.Context, st store.Store) ([]store.ObjectInfo, error) {
+	var objs []store.ObjectInfo
+	err := st.List(ctx, "", func(o store.ObjectInfo) error {
+		objs = append(objs, o)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", st, err)
+	}
+	return objs, nil
+}
+
+// ListUploads lists the store's incomplete uploads; a store that keeps
+// none (store.UploadLister not implemented) has none.
+func ListUploads(ctx context.Context, st store.Store) ([]store.Upload, error) {
+	ul, ok := st.(store.UploadLister)
+	if !ok {
+		return nil, nil
+	}
+	var ups []store.Upload
+	err := ul.ListUploads(ctx, "", func(u store.Upload) error {
+		ups = append(ups, u)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list incomplete uploads in %s: %w", st, err)
+	}
+	return ups, nil
+}
