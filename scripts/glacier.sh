@@ -10,6 +10,11 @@
 #   scripts/glacier.sh [-c glacier.cfg] list.txt --prune  only list what prune would delete
 #   scripts/glacier.sh [-c glacier.cfg] list.txt --audit  only gb-audit (after the run and
 #                                                          prune when given with --run)
+#   scripts/glacier.sh [-c glacier.cfg] list.txt --reset-bag bag_000003 bag_000007 [--run]
+#   scripts/glacier.sh [-c glacier.cfg] list.txt --reset-source /old/path [--run]
+#   scripts/glacier.sh [-c glacier.cfg] list.txt --repack | --repack-underfilled PCT [--run]
+#                                                          the seed's operations (gb-plan flags);
+#                                                          add --allow-early where young bags retire
 #
 # Exit codes: 0 done, 1 a stage failed (gb-audit: the store and the
 # inventory disagree), 2 usage or configuration error, 3 done but some
@@ -29,11 +34,17 @@ usage: $prog [-c glacier.cfg] [--run] [--prune] [--audit] [--limit MB/S] [--lock
       --audit         check the store against the inventory (gb-audit); alone: only that
       --lock FILE     lock file (default: .glacier.lock beside list.txt)
       --limit MB/S    upload at most this many MB/s, all parts together
+      --reset-source PATH        forget a source's atoms (a listed source is packed afresh)
+      --reset-bag ID [ID...]     pack these bags' atoms again (small bags get consolidated)
+      --repack                   pack everything again (pinned atoms excepted)
+      --repack-underfilled PCT   pack again the atoms of bags under PCT% of target_bag_gb
+      --allow-early              let those operations retire bags younger than 180 days
 USAGE
 }
 die() { echo "$prog: error: $1" >&2; exit "${2:-1}"; }
 
 cfg_args=()
+plan_args=()
 run=no
 prune=no
 audit=no
@@ -49,6 +60,17 @@ while [ $# -gt 0 ]; do
 	--lock) [ $# -ge 2 ] || { usage; exit 2; }; lock=$2; shift 2 ;;
 	--limit) [ $# -ge 2 ] || { usage; exit 2; }; export GB_LIMIT=$2; shift 2 ;;
 	--limit=*) export GB_LIMIT=${1#--limit=}; shift ;;
+	--reset-source) [ $# -ge 2 ] || { usage; exit 2; }; plan_args+=(--reset-source "$2"); shift 2 ;;
+	--reset-bag)
+		# Seed style: the ids follow the flag, one word each.
+		shift
+		n=0
+		while [ $# -gt 0 ] && [[ $1 =~ ^bag_[0-9]+$ ]]; do plan_args+=(--reset-bag "$1"); shift; n=$((n + 1)); done
+		[ "$n" -gt 0 ] || { echo "$prog: error: --reset-bag needs bag ids (bag_000042)" >&2; usage; exit 2; }
+		;;
+	--repack) plan_args+=(--repack); shift ;;
+	--repack-underfilled) [ $# -ge 2 ] || { usage; exit 2; }; plan_args+=(--repack-underfilled "$2"); shift 2 ;;
+	--allow-early) plan_args+=(--allow-early); shift ;;
 	-h | --help) usage; exit 0 ;;
 	-*) echo "$prog: error: unknown option $1" >&2; usage; exit 2 ;;
 	*) [ -z "$list" ] || { echo "$prog: error: more than one list file" >&2; usage; exit 2; }; list=$1; shift ;;
@@ -96,13 +118,13 @@ if [ "$run" = no ] && [ "$prune$audit" != nono ]; then
 elif [ "$run" = no ]; then
 	echo "$prog: dry run: nothing is packed or uploaded (add --run to back up)" >&2
 	set +e
-	"${bin}gb-scan" "${cfg_args[@]}" "$list" | "${bin}gb-plan" "${cfg_args[@]}" | "${bin}gb-commit" "${cfg_args[@]}" --dry-run
+	"${bin}gb-scan" "${cfg_args[@]}" "$list" | "${bin}gb-plan" "${cfg_args[@]}" ${plan_args[@]+"${plan_args[@]}"} | "${bin}gb-commit" "${cfg_args[@]}" --dry-run
 	codes=("${PIPESTATUS[@]}")
 	set -e
 	check gb-scan "${codes[0]}"; check gb-plan "${codes[1]}"; check gb-commit "${codes[2]}"
 else
 	set +e
-	"${bin}gb-scan" "${cfg_args[@]}" "$list" | "${bin}gb-plan" "${cfg_args[@]}" | "${bin}gb-pack" "${cfg_args[@]}" |
+	"${bin}gb-scan" "${cfg_args[@]}" "$list" | "${bin}gb-plan" "${cfg_args[@]}" ${plan_args[@]+"${plan_args[@]}"} | "${bin}gb-pack" "${cfg_args[@]}" |
 		"${bin}gb-put" "${cfg_args[@]}" | "${bin}gb-commit" "${cfg_args[@]}"
 	codes=("${PIPESTATUS[@]}")
 	set -e

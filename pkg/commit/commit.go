@@ -207,7 +207,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		case records.KindPlan:
 			planSeen = true
 			planDirty = int(l.Get("atoms_new").Int() + l.Get("atoms_changed").Int())
-		case records.KindRetire, records.KindScan, records.KindAtom:
+		case records.KindRetire, records.KindScan, records.KindAtom, records.KindGone:
 			// Commit works these out from the inventory itself.
 		default:
 			if err := w.WriteRaw(l.Raw); err != nil {
@@ -231,6 +231,17 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			if inv.Atoms[k] != nil {
 				delete(inv.Atoms, k)
 				s.sum.AtomsForgotten++
+			}
+		}
+		// A source that left list.txt and has no atom left (it was reset)
+		// leaves the inventory too.
+		left := map[string]bool{}
+		for _, a := range inv.Atoms {
+			left[a.Source] = true
+		}
+		for src := range inv.Sources {
+			if _, scanned := sources[src]; !scanned && !left[src] {
+				delete(inv.Sources, src)
 			}
 		}
 	}

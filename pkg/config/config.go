@@ -41,6 +41,7 @@ type Settings struct {
 	Limit           float64 `name:"limit" env:"GB_LIMIT" ini:"settings" default:"0" placeholder:"MB/s" help:"Upload limit in MB/s for all parts together (0: none); seed-compatible."`
 	BagStorageClass string  `name:"bag-storage-class" env:"GB_BAG_STORAGE_CLASS" ini:"settings" default:"DEEP_ARCHIVE" help:"Storage class for bags (manifests and system files are STANDARD)."`
 	Compress        string  `name:"compress" env:"GB_COMPRESS" ini:"settings" default:"zstd" enum:"zstd,none" help:"Bag compression: zstd or none."`
+	KeepDeletedDays float64 `name:"keep-deleted-days" env:"GB_KEEP_DELETED_DAYS" ini:"settings" default:"365" help:"Days an atom gone from disk stays in the inventory, with its bags, before it is forgotten (0: at once)."`
 	StagingLimitGB  float64 `name:"staging-limit-gb" env:"GB_STAGING_LIMIT_GB" ini:"settings" default:"-1" help:"Pack waits while staged bags exceed this many GB (default: two bags; 0: no limit)."`
 	// AbortUploadsAfter is read by gb-prune (see pkg/prune.ParseAge).
 	AbortUploadsAfter string `name:"abort-uploads-after" env:"GB_ABORT_UPLOADS_AFTER" ini:"settings" default:"7d" placeholder:"AGE" help:"gb-prune aborts incomplete multipart uploads older than this (7d, 36h; 0: all)."`

@@ -5,6 +5,7 @@
 package plan
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -28,6 +29,15 @@ type Options struct {
 	Settings *config.Settings
 	Now      time.Time
 	Input    string // name of the input for errors ("stdin")
+
+	// Operations (the seed's): each packs again atoms that did not change.
+	ResetSources      []string // forget these sources' atoms; a listed source is packed afresh
+	ResetBags         []string // pack these bags' atoms again (a source's small bags are consolidated)
+	Repack            bool     // pack everything again, pinned atoms excepted
+	RepackUnderfilled float64  // pack again the atoms of bags filled below this percent of the target
+	// AllowEarly lets an operation leave bags younger than
+	// min_retention_days unreferenced, which costs their remaining days.
+	AllowEarly bool
 }
 
 // BagAtom is an atom, or one part of a split atom, inside a bag.
@@ -122,6 +132,13 @@ type Summary struct {
 	BagsRetired      int       `json:"bags_retired"`
 	RetiredBytes     int64     `json:"retired_bytes"`
 	EarlyDeletionFee float64   `json:"early_deletion_fees_if_deleted_now_usd"`
+	AtomsRepacked    int       `json:"atoms_repacked"` // unchanged atoms an operation packs again
+	AtomsGone        int       `json:"atoms_gone"`     // gone from disk, kept for keep_deleted_days
+	KeepDeletedDays  float64   `json:"keep_deleted_days"`
+	Operations       []string  `json:"operations,omitempty"`
+	OperationBytes   int64     `json:"operation_bytes"`    // bytes packed again because of the operations
+	OperationFees    float64   `json:"operation_fees_usd"` // remaining minimum storage of young bags the operations leave unreferenced
+	OperationYoung   []string  `json:"operation_young_bags,omitempty"`
 	FirstBag         string    `json:"first_bag,omitempty"`
 	NextBag          int       `json:"next_bag"`
 	NothingToDo      bool      `json:"nothing_to_do"`
@@ -156,7 +173,17 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if name == "" {
 		name = "stdin"
 	}
+	// Operations naming what the inventory lacks stop before any input is
+	// read.
+	ops, err := operationAtoms(inv, opts, st.TargetBytes())
+	if err != nil {
+		return err
+	}
 	w := records.NewWriter(out)
+	// Records passed through wait until the plan is decided: a refused
+	// plan writes nothing at all.
+	var passed bytes.Buffer
+	pw := records.NewWriter(&passed)
 	r := records.NewReader(in, name)
 	var atoms []atomIn
 	sources := map[string]string{} // location -> mode
@@ -176,7 +203,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			for _, x := range l.Get("excludes").Array() {
 				excludes[src] = append(excludes[src], x.String())
 			}
-			if err := w.WriteRaw(l.Raw); err != nil {
+			if err := pw.WriteRaw(l.Raw); err != nil {
 				return err
 			}
 		case records.KindAtom:
@@ -198,7 +225,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			}
 			complete = true
 		default:
-			if err := w.WriteRaw(l.Raw); err != nil {
+			if err := pw.WriteRaw(l.Raw); err != nil {
 				return err
 			}
 		}
@@ -213,22 +240,33 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 
 	prices := st.Prices()
 	now := opts.Now
-	sum := Summary{Kind: records.KindPlan, At: now, Year: now.Year(), TargetBytes: st.TargetBytes()}
+	sum := Summary{Kind: records.KindPlan, At: now, Year: now.Year(), TargetBytes: st.TargetBytes(), KeepDeletedDays: st.KeepDeletedDays}
 	next := inv.NextBag
+	sum.Operations = ops.names
 	dirtyBySource := map[string][]atomIn{}
 	seenKeys := map[string]bool{}
-	// Which bags each planned change takes a reference away from.
-	lost := map[string]int{}
+	// Which bags each planned change takes a reference away from, and
+	// which of those references an operation (not a change on disk) takes.
+	lost, opLost := map[string]int{}, map[string]int{}
 	reencrypted := 0
+	var keeps []Keep
 	for _, a := range atoms {
 		ik := inventory.KeyOf(a.exact)
 		seenKeys[ik] = true
 		old := inv.Atoms[ik]
+		if old != nil && ops.reset[ik] != "" && !dirty(old, a, inv) {
+			sum.AtomsRepacked++
+			sum.OperationBytes += a.bytes
+			for _, id := range old.Bags {
+				lost[id]++
+				opLost[id]++
+			}
+			dirtyBySource[a.source] = append(dirtyBySource[a.source], a)
+			continue
+		}
 		if old != nil && !dirty(old, a, inv) {
 			sum.AtomsKept++
-			if err := w.Write(Keep{Kind: records.KindKeep, Atom: a.key, AtomB64: a.keyB64, Source: a.source, Hash: a.hash, Bags: old.Bags}); err != nil {
-				return err
-			}
+			keeps = append(keeps, Keep{Kind: records.KindKeep, Atom: a.key, AtomB64: a.keyB64, Source: a.source, Hash: a.hash, Bags: old.Bags})
 			continue
 		}
 		if old == nil {
@@ -244,24 +282,90 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		}
 		dirtyBySource[a.source] = append(dirtyBySource[a.source], a)
 	}
-	// In key order, so the same inputs always give the same plan.
-	atomKeys := make([]string, 0, len(inv.Atoms))
-	for k := range inv.Atoms {
-		atomKeys = append(atomKeys, k)
-	}
-	sort.Strings(atomKeys)
+	// Atoms of scanned sources that the scan did not see are gone from
+	// disk: kept (with their bags) for keep_deleted_days after they were
+	// last seen, so an accidental delete does not reach the archive, then
+	// forgotten. Atoms of a reset source go at once. In key order, so the
+	// same inputs always give the same plan.
+	atomKeys := slices.Sorted(maps.Keys(inv.Atoms))
+	var forgets []Forget
+	var gones []Gone
+	grace := time.Duration(st.KeepDeletedDays * 24 * float64(time.Hour))
 	for _, k := range atomKeys {
 		a := inv.Atoms[k]
-		if _, scanned := sources[a.Source]; !scanned || seenKeys[k] {
+		_, scanned := sources[a.Source]
+		if seenKeys[k] || (!scanned && ops.reset[k] != ResetSource) {
 			continue
+		}
+		d, b := records.EncodePath(inventory.PathOf(k))
+		switch {
+		case ops.reset[k] == ResetSource:
+			forgets = append(forgets, Forget{Kind: records.KindForget, Atom: d, AtomB64: b, Source: a.Source, Bags: a.Bags, Reason: "source reset"})
+		case now.Sub(a.LastSeen) < grace:
+			if r := ops.reset[k]; r != "" {
+				fmt.Fprintf(errOut, "gb-plan: warning: %s is gone from disk, so --%s cannot pack it again; its bags keep it\n", d, r)
+			}
+			sum.AtomsGone++
+			gones = append(gones, Gone{Kind: records.KindGone, Atom: d, AtomB64: b, Source: a.Source, Bags: a.Bags, LastSeen: a.LastSeen,
+				ForgetAfter: a.LastSeen.Add(grace)})
+			continue
+		default:
+			forgets = append(forgets, Forget{Kind: records.KindForget, Atom: d, AtomB64: b, Source: a.Source, Bags: a.Bags,
+				Reason: fmt.Sprintf("gone from disk since %s (keep_deleted_days = %g)", a.LastSeen.UTC().Format("2006-01-02"), st.KeepDeletedDays)})
 		}
 		sum.AtomsForgotten++
 		for _, id := range a.Bags {
 			lost[id]++
+			if ops.reset[k] == ResetSource {
+				opLost[id]++
+			}
 		}
-		p := inventory.PathOf(k)
-		d, b := records.EncodePath(p)
-		if err := w.Write(Forget{Kind: records.KindForget, Atom: d, AtomB64: b, Source: a.Source, Bags: a.Bags, Reason: "gone from disk"}); err != nil {
+	}
+	// What the operations cost on top of the upload: the bags they leave
+	// unreferenced while younger than min_retention_days are billed until
+	// then, deleted or not. Checked before anything is written, so a
+	// refused plan leaves no half plan behind.
+	refs := map[string]int{}
+	for _, a := range inv.Atoms {
+		for _, id := range a.Bags {
+			refs[id]++
+		}
+	}
+	var opYoung []string
+	minAge := time.Duration(prices.MinRetentionDays * 24 * float64(time.Hour))
+	for id := range opLost {
+		bg := inv.Bags[id]
+		if bg == nil || refs[id]-lost[id] > 0 || now.Sub(bg.UploadedAt) >= minAge {
+			continue
+		}
+		sum.OperationFees += prices.EarlyDeletionFee(bg.Bytes, bg.UploadedAt, now)
+		opYoung = append(opYoung, id)
+	}
+	sort.Strings(opYoung)
+	sum.OperationYoung = opYoung
+	sum.OperationFees = cost.Round(sum.OperationFees)
+	if len(opYoung) > 0 && !opts.AllowEarly {
+		return &config.Error{Msg: fmt.Sprintf("%s would leave %d bags younger than %g days unreferenced (%s): they are billed until then either way, %s in all",
+			strings.Join(ops.names, " "), len(opYoung), prices.MinRetentionDays, strings.Join(opYoung, ", "), cost.USD(sum.OperationFees)),
+			Hint: "wait until they are older, leave them out, or add --allow-early to pay for it"}
+	}
+	for line := range bytes.Lines(passed.Bytes()) {
+		if err := w.WriteRaw(bytes.TrimSuffix(line, []byte("\n"))); err != nil {
+			return err
+		}
+	}
+	for _, k := range keeps {
+		if err := w.Write(k); err != nil {
+			return err
+		}
+	}
+	for _, g := range gones {
+		if err := w.Write(g); err != nil {
+			return err
+		}
+	}
+	for _, f := range forgets {
+		if err := w.Write(f); err != nil {
 			return err
 		}
 	}
@@ -270,14 +374,14 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	}
 	// Sources that left list.txt keep their atoms until they are reset.
 	unlisted := map[string]int{}
-	for _, a := range inv.Atoms {
-		if _, scanned := sources[a.Source]; !scanned {
+	for k, a := range inv.Atoms {
+		if _, scanned := sources[a.Source]; !scanned && ops.reset[k] != ResetSource {
 			unlisted[a.Source]++
 		}
 	}
 	for _, src := range slices.Sorted(maps.Keys(unlisted)) {
 		n := unlisted[src]
-		fmt.Fprintf(errOut, "gb-plan: warning: %s is in the inventory (%d atoms) but not in the source list; its atoms and bags are kept\n", src, n)
+		fmt.Fprintf(errOut, "gb-plan: warning: %s is in the inventory (%d atoms) but not in the source list; its atoms and bags are kept (gb-plan --reset-source %s drops them)\n", src, n, src)
 	}
 
 	ext := ".tar"
@@ -339,12 +443,6 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if sum.Bags > 0 {
 		sum.PutRequests += 5 // system/: inventory, config, list, excludes, RECOVERY.md
 	}
-	refs := map[string]int{}
-	for _, a := range inv.Atoms {
-		for _, id := range a.Bags {
-			refs[id]++
-		}
-	}
 	var monthlyKept float64
 	for _, id := range inv.SortedBagIDs() {
 		bg := inv.Bags[id]
@@ -386,10 +484,24 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 // Human is the plan in one line for people and cron logs.
 func (s Summary) Human() string {
 	if s.NothingToDo {
-		return fmt.Sprintf("nothing to do: %d atoms unchanged, nothing to upload; storage %s/month", s.AtomsKept, cost.USD(s.MonthlyTotal))
+		gone := ""
+		if s.AtomsGone > 0 {
+			gone = fmt.Sprintf(", %d gone from disk (kept with their bags for keep_deleted_days = %g)", s.AtomsGone, s.KeepDeletedDays)
+		}
+		return fmt.Sprintf("nothing to do: %d atoms unchanged%s, nothing to upload; storage %s/month", s.AtomsKept, gone, cost.USD(s.MonthlyTotal))
 	}
-	msg := fmt.Sprintf("%d new, %d changed, %d unchanged, %d gone atoms; %d bags to upload (%s, %d files), %d PUT requests (%s); storage +%s/month, %s/month in all",
-		s.AtomsNew, s.AtomsChanged, s.AtomsKept, s.AtomsForgotten, s.Bags, cost.Bytes(s.Bytes), s.Files, s.PutRequests, cost.USD(s.UploadCost), cost.USD(s.MonthlyAdded), cost.USD(s.MonthlyTotal))
+	msg := fmt.Sprintf("%d new, %d changed, %d unchanged, %d gone atoms", s.AtomsNew, s.AtomsChanged, s.AtomsKept, s.AtomsForgotten+s.AtomsGone)
+	if s.AtomsGone > 0 {
+		msg += fmt.Sprintf(" (%d kept with their bags for keep_deleted_days = %g, %d forgotten)", s.AtomsGone, s.KeepDeletedDays, s.AtomsForgotten)
+	}
+	if s.AtomsRepacked > 0 {
+		msg += fmt.Sprintf("; %d unchanged atoms packed again (%s) by %s", s.AtomsRepacked, cost.Bytes(s.OperationBytes), strings.Join(s.Operations, " "))
+		if len(s.OperationYoung) > 0 {
+			msg += fmt.Sprintf(", leaving %d bags younger than the minimum storage period billed %s more", len(s.OperationYoung), cost.USD(s.OperationFees))
+		}
+	}
+	msg += fmt.Sprintf("; %d bags to upload (%s, %d files), %d PUT requests (%s); storage +%s/month, %s/month in all",
+		s.Bags, cost.Bytes(s.Bytes), s.Files, s.PutRequests, cost.USD(s.UploadCost), cost.USD(s.MonthlyAdded), cost.USD(s.MonthlyTotal))
 	if s.BagsRetired > 0 {
 		msg += fmt.Sprintf("; %d bags (%s) no longer referenced", s.BagsRetired, cost.Bytes(s.RetiredBytes))
 		if s.EarlyDeletionFee > 0 {

@@ -11,6 +11,7 @@ const (
 	KindKeep      = "keep"
 	KindBag       = "bag"
 	KindForget    = "forget"
+	KindGone      = "gone"
 	KindRetire    = "retire"
 	KindPlan      = "plan"
 	KindPacked    = "packed"
