@@ -111,6 +111,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	r := records.NewReader(in, name)
 	var keeps []string
 	var forgets []string
+	gones := map[string]time.Time{}
 	sources := map[string]inventory.Source{}
 	planSeen := false
 	planDirty := 0
@@ -207,7 +208,15 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		case records.KindPlan:
 			planSeen = true
 			planDirty = int(l.Get("atoms_new").Int() + l.Get("atoms_changed").Int())
-		case records.KindRetire, records.KindScan, records.KindAtom, records.KindGone:
+		case records.KindGone:
+			k, err := l.PathField("atom")
+			if err != nil {
+				return l.Errorf(name, "%v", err)
+			}
+			if t, err := time.Parse(time.RFC3339Nano, l.Get("gone_since").String()); err == nil {
+				gones[inventory.KeyOf(k)] = t.UTC()
+			}
+		case records.KindRetire, records.KindScan, records.KindAtom:
 			// Commit works these out from the inventory itself.
 		default:
 			if err := w.WriteRaw(l.Raw); err != nil {
@@ -223,7 +232,15 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	for _, k := range keeps {
 		if a := inv.Atoms[k]; a != nil && !s.done[k] {
 			a.LastSeen = now
+			a.GoneSince = time.Time{} // back on disk
 			s.sum.AtomsKept++
+		}
+	}
+	if planSeen {
+		for k, since := range gones {
+			if a := inv.Atoms[k]; a != nil && a.GoneSince.IsZero() {
+				a.GoneSince = since
+			}
 		}
 	}
 	if planSeen {

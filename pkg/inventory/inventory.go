@@ -55,6 +55,9 @@ type Atom struct {
 	Incomplete       bool      `json:"incomplete,omitempty"` // some files could not be read; re-packed next run
 	Encrypt          bool      `json:"encrypt,omitempty"`    // its bags are age-encrypted
 	Keys             string    `json:"keys,omitempty"`       // the keys' ID (see package keys)
+	// GoneSince is the first run that found the atom missing from disk;
+	// it is forgotten keep_deleted_days later. Zero while it is on disk.
+	GoneSince time.Time `json:"gone_since,omitzero"`
 }
 
 // Bag is one stored object.

@@ -28,6 +28,7 @@ type Gone struct {
 	Source      string    `json:"source"`
 	Bags        []string  `json:"bags"`
 	LastSeen    time.Time `json:"last_seen"`
+	GoneSince   time.Time `json:"gone_since"` // the first run that missed it (this one, the first time)
 	ForgetAfter time.Time `json:"forget_after"`
 }
 

@@ -283,9 +283,9 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		dirtyBySource[a.source] = append(dirtyBySource[a.source], a)
 	}
 	// Atoms of scanned sources that the scan did not see are gone from
-	// disk: kept (with their bags) for keep_deleted_days after they were
-	// last seen, so an accidental delete does not reach the archive, then
-	// forgotten. Atoms of a reset source go at once. In key order, so the
+	// disk: kept (with their bags) for keep_deleted_days after the first
+	// run that missed them, so an accidental delete does not reach the
+	// archive even with a yearly cadence, then forgotten. Atoms of a reset source go at once. In key order, so the
 	// same inputs always give the same plan.
 	atomKeys := slices.Sorted(maps.Keys(inv.Atoms))
 	var forgets []Forget
@@ -298,20 +298,24 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			continue
 		}
 		d, b := records.EncodePath(inventory.PathOf(k))
+		since := a.GoneSince
+		if since.IsZero() {
+			since = now
+		}
 		switch {
 		case ops.reset[k] == ResetSource:
 			forgets = append(forgets, Forget{Kind: records.KindForget, Atom: d, AtomB64: b, Source: a.Source, Bags: a.Bags, Reason: "source reset"})
-		case now.Sub(a.LastSeen) < grace:
+		case now.Sub(since) < grace:
 			if r := ops.reset[k]; r != "" {
 				fmt.Fprintf(errOut, "gb-plan: warning: %s is gone from disk, so --%s cannot pack it again; its bags keep it\n", d, r)
 			}
 			sum.AtomsGone++
 			gones = append(gones, Gone{Kind: records.KindGone, Atom: d, AtomB64: b, Source: a.Source, Bags: a.Bags, LastSeen: a.LastSeen,
-				ForgetAfter: a.LastSeen.Add(grace)})
+				GoneSince: since, ForgetAfter: since.Add(grace)})
 			continue
 		default:
 			forgets = append(forgets, Forget{Kind: records.KindForget, Atom: d, AtomB64: b, Source: a.Source, Bags: a.Bags,
-				Reason: fmt.Sprintf("gone from disk since %s (keep_deleted_days = %g)", a.LastSeen.UTC().Format("2006-01-02"), st.KeepDeletedDays)})
+				Reason: fmt.Sprintf("gone from disk since %s (keep_deleted_days = %g)", since.UTC().Format("2006-01-02"), st.KeepDeletedDays)})
 		}
 		sum.AtomsForgotten++
 		for _, id := range a.Bags {
