@@ -16,6 +16,7 @@ type command struct {
 	config.Settings `embed:""`
 	Identity        string          `name:"identity" placeholder:"FILE" help:"age identity (or passphrase file) for an encrypted archive's system files and manifests."`
 	Year            int             `name:"year" placeholder:"YYYY" help:"Use <year>-backup/system/ of this year (default: the newest)."`
+	Rebuild         bool            `name:"rebuild" help:"Rebuild the inventory from the store's bags and manifests instead of reading system/inventory.json (when that is lost or not trusted)."`
 	Dir             string          `arg:"" name:"dir" help:"New directory for the recovered inventory, configuration and manifests (must be empty or absent)."`
 	Version         cli.VersionFlag `name:"version" help:"Print the version and exit."`
 }
@@ -36,7 +37,7 @@ func main() {
 		if err != nil {
 			return err
 		}
-		return recovery.Run(ctx, env.Stdin, env.Stdout, env.Stderr, recovery.Options{Store: st, Dest: url, Dir: dir, Identity: c.Identity, Year: c.Year,
+		return recovery.Run(ctx, env.Stdin, env.Stdout, env.Stderr, recovery.Options{Store: st, Dest: url, Dir: dir, Identity: c.Identity, Year: c.Year, Rebuild: c.Rebuild, Now: env.Now,
 			S3Endpoint: c.S3Endpoint, S3Region: c.S3Region})
 	})
 }

@@ -27,6 +27,21 @@ type Header struct {
 	Open      string    `json:"open"`   // stock commands that extract the bag
 	// Encryption is set for an age-encrypted bag: who can open it.
 	Encryption *Encryption `json:"encryption,omitempty"`
+	// Atoms the bag holds, as planned: with the manifests alone, an
+	// inventory can be rebuilt exactly (gb-recover --rebuild).
+	Atoms []Atom `json:"atoms,omitempty"`
+}
+
+// Atom is one atom (or part of a split atom) in a manifest's header.
+type Atom struct {
+	Atom    string `json:"atom"`
+	AtomB64 string `json:"atom_b64,omitempty"`
+	Type    string `json:"type"`
+	Hash    string `json:"hash"`
+	Files   int64  `json:"files"`
+	Bytes   int64  `json:"bytes"`
+	Part    int    `json:"part,omitempty"`
+	Parts   int    `json:"parts,omitempty"`
 }
 
 // Encryption says what an encrypted bag was encrypted to: the public keys

@@ -68,6 +68,9 @@ type bagAtom struct {
 	path          string
 	typ           string
 	from, to      string
+	hash          string
+	files, bytes  int64
+	part, parts   int
 }
 
 type bagIn struct {
@@ -401,6 +404,8 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 		}
 		ba.key = a.Get("atom").String()
 		ba.typ = a.Get("type").String()
+		ba.hash, ba.files, ba.bytes = a.Get("hash").String(), a.Get("files").Int(), a.Get("bytes").Int()
+		ba.part, ba.parts = int(a.Get("part").Int()), int(a.Get("parts").Int())
 		if ba.typ != fstree.Dir && ba.typ != fstree.Loose && ba.typ != fstree.Tree {
 			perr = fmt.Errorf("atom %s has unknown type %q", ba.key, ba.typ)
 			return false
@@ -454,6 +459,13 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 	var encrypt func(io.Writer) (io.WriteCloser, error)
 	hdr := manifest.Header{Kind: manifest.KindHeader, Bag: b.id, Key: b.key, Source: b.source,
 		Layers: bag.Layers(b.compress, b.encrypt), Open: bag.OpenCommand(b.compress, bag.StagedName(b.key), "")}
+	for _, a := range b.atoms {
+		ha := manifest.Atom{Atom: a.key, Type: a.typ, Hash: a.hash, Files: a.files, Bytes: a.bytes, Part: a.part, Parts: a.parts}
+		if _, b64 := records.EncodePath(a.exactKey); b64 != "" {
+			ha.AtomB64 = b64
+		}
+		hdr.Atoms = append(hdr.Atoms, ha)
+	}
 	if b.encrypt {
 		encrypt = ks.Encrypt
 		hdr.Open = bag.OpenCommand(b.compress, bag.StagedName(b.key), ks.DecryptCommand(bag.StagedName(b.key)))

@@ -40,6 +40,10 @@ type Options struct {
 	Dir      string // the new gb directory; must be empty or absent
 	Identity string // age identity or passphrase file, for .age files
 	Year     int    // the system/ year to use; 0: the newest with an inventory
+	// Rebuild builds the inventory from the store listing and the
+	// manifests instead of reading system/inventory.json.
+	Rebuild bool
+	Now     time.Time
 	// Settings that must survive into the new glacier.cfg when given
 	// (the stored one may name an old endpoint).
 	S3Endpoint, S3Region string
@@ -58,6 +62,7 @@ type Recovered struct {
 	ManifestsMissing  []string `json:"manifests_missing,omitempty"`
 	EncryptedSkipped  int      `json:"encrypted_skipped,omitempty"`
 	RecipientsWritten bool     `json:"recipients_written,omitempty"`
+	Rebuilt           bool     `json:"rebuilt,omitempty"`
 }
 
 var systemKey = regexp.MustCompile(`^([0-9]{4})-backup/system/([^/]+)$`)
@@ -81,31 +86,33 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	if err != nil {
 		return fmt.Errorf("list %s: %w", opts.Store, err)
 	}
+	hasInv := func(names map[string]bool) bool { return names["inventory.json"] || names["inventory.json.age"] }
 	year := opts.Year
 	if year == 0 {
 		for y, names := range years {
-			if (names["inventory.json"] || names["inventory.json.age"]) && y > year {
+			if (hasInv(names) || opts.Rebuild) && y > year {
 				year = y
 			}
 		}
 	}
 	names := years[year]
-	if year == 0 || !(names["inventory.json"] || names["inventory.json.age"]) {
+	if !hasInv(names) && !opts.Rebuild {
 		return &config.Error{Msg: fmt.Sprintf("%s holds no <year>-backup/system/inventory.json%s", opts.Store, yearNote(opts.Year)),
-			Hint: "check the destination URL (and prefix); an archive gb wrote keeps its inventory there"}
+			Hint: "check the destination URL (and prefix); if the archive is there but its inventory is lost, add --rebuild to rebuild it from the manifests"}
 	}
 	var ids []age.Identity
 	needKey := false
 	for n := range names {
 		needKey = needKey || strings.HasSuffix(n, ".age")
 	}
-	if needKey {
+	if opts.Identity != "" {
+		if ids, err = keys.Identities(opts.Identity); err != nil {
+			return err
+		}
+	} else if needKey {
 		if opts.Identity == "" {
 			return &config.Error{Msg: fmt.Sprintf("the archive's system files in %d-backup/system/ are encrypted", year),
 				Hint: "pass --identity FILE: the age identity (AGE-SECRET-KEY-1…) or the passphrase file the archive was encrypted to"}
-		}
-		if ids, err = keys.Identities(opts.Identity); err != nil {
-			return err
 		}
 	}
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
@@ -131,13 +138,25 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 		}
 		return nil, false, nil
 	}
-	invBytes, _, err := fetch("inventory.json")
-	if err != nil {
-		return err
-	}
-	inv, err := inventory.Parse(prefix+"inventory.json", invBytes)
-	if err != nil {
-		return err
+	var inv *inventory.Inventory
+	var invBytes []byte
+	var rebuilt []*storedBag
+	if opts.Rebuild {
+		var skipped int
+		if inv, rebuilt, skipped, err = rebuild(ctx, opts.Store, ids, opts.Now, errOut); err != nil {
+			return err
+		}
+		rec.Rebuilt, rec.EncryptedSkipped = true, skipped
+		if invBytes, err = inv.Marshal(); err != nil {
+			return err
+		}
+	} else {
+		if invBytes, _, err = fetch("inventory.json"); err != nil {
+			return err
+		}
+		if inv, err = inventory.Parse(prefix+"inventory.json", invBytes); err != nil {
+			return err
+		}
 	}
 	write := func(name string, b []byte, perm os.FileMode) error {
 		p := filepath.Join(opts.Dir, name)
@@ -181,7 +200,20 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 		return err
 	}
 	var recipients []string
+	for _, b := range rebuilt {
+		rec.Bags++
+		if err := inventory.WriteFileAtomic(filepath.Join(manDir, manifest.FileName(b.hdr.Key)), b.manifest, 0o644); err != nil {
+			return err
+		}
+		rec.Manifests++
+		if recipients == nil && b.hdr.Encryption != nil {
+			recipients = headerRecipients(b.manifest)
+		}
+	}
 	for _, id := range inv.SortedBagIDs() {
+		if rebuilt != nil {
+			break
+		}
 		bg := inv.Bags[id]
 		rec.Bags++
 		if bg.ManifestKey == "" {
