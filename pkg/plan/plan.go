@@ -139,6 +139,11 @@ type Summary struct {
 	OperationBytes   int64     `json:"operation_bytes"`    // bytes packed again because of the operations
 	OperationFees    float64   `json:"operation_fees_usd"` // remaining minimum storage of young bags the operations leave unreferenced
 	OperationYoung   []string  `json:"operation_young_bags,omitempty"`
+	// Bags this plan leaves unreferenced while younger than
+	// min_retention_days (their remaining days are early_deletion_fees…),
+	// and when the last of them may be deleted free.
+	YoungRetired  []string  `json:"young_retired_bags,omitempty"`
+	YoungFreeFrom time.Time `json:"young_retired_free_from,omitzero"`
 	FirstBag         string    `json:"first_bag,omitempty"`
 	NextBag          int       `json:"next_bag"`
 	NothingToDo      bool      `json:"nothing_to_do"`
@@ -465,6 +470,14 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			sum.BagsRetired++
 			sum.RetiredBytes += bg.Bytes
 			sum.EarlyDeletionFee += ret.EarlyDeletionFee
+			if now.Sub(bg.UploadedAt) < minAge {
+				// A run sooner than min_retention_days after the last one:
+				// these bags are billed until they may be deleted free.
+				sum.YoungRetired = append(sum.YoungRetired, id)
+				if free := bg.UploadedAt.Add(minAge); free.After(sum.YoungFreeFrom) {
+					sum.YoungFreeFrom = free
+				}
+			}
 		} else {
 			ret.Reason = "partly-superseded"
 		}
@@ -508,8 +521,9 @@ func (s Summary) Human() string {
 		s.Bags, cost.Bytes(s.Bytes), s.Files, s.PutRequests, cost.USD(s.UploadCost), cost.USD(s.MonthlyAdded), cost.USD(s.MonthlyTotal))
 	if s.BagsRetired > 0 {
 		msg += fmt.Sprintf("; %d bags (%s) no longer referenced", s.BagsRetired, cost.Bytes(s.RetiredBytes))
-		if s.EarlyDeletionFee > 0 {
-			msg += fmt.Sprintf(", %s early-deletion fee if deleted now", cost.USD(s.EarlyDeletionFee))
+		if len(s.YoungRetired) > 0 {
+			msg += fmt.Sprintf(", %d of them younger than the minimum storage period (%s): kept until %s, %s until then",
+				len(s.YoungRetired), strings.Join(s.YoungRetired, " "), s.YoungFreeFrom.UTC().Format("2006-01-02"), cost.USD(s.EarlyDeletionFee))
 		}
 	}
 	return msg
