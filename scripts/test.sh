@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 missing=()
-for tool in tar:tar zstd:zstd jq:jq flock:util-linux age:age script:bsdutils; do
+for tool in tar:tar zstd:zstd jq:jq flock:util-linux age:age script:bsdutils zsh:zsh fish:fish; do
 	command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -84,6 +84,13 @@ func Run(name, description string, args []string, cli any, st *config.Settings, 
 			code = fail(ExitFailure, err)
 			return
 		}
+		if shell, ok := completionShell(args); ok {
+			code = ExitOK
+			if err := WriteCompletion(env.Stdout, parser, shell); err != nil {
+				code = fail(ExitUsage, err)
+			}
+			return
+		}
 		if _, err := parser.Parse(args); err != nil {
 			fmt.Fprintf(env.Stderr, "%s: error: %v\n", name, err)
 			fmt.Fprintf(env.Stderr, "%s: hint: run %s --help for usage\n", name, name)

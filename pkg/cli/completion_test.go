@@ -1,0 +1,119 @@
+package cli_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gbarchive/gb/pkg/cli"
+	"github.com/gbarchive/gb/pkg/config"
+)
+
+type demo struct {
+	config.Settings `embed:""`
+	Reset           []string `name:"reset-bag" placeholder:"ID" help:"Pack these bags again."`
+	Fast            bool     `name:"fast" help:"Go fast. Really."`
+}
+
+func completion(t *testing.T, shell string) string {
+	t.Helper()
+	var c demo
+	var out, errOut bytes.Buffer
+	code := cli.Run("gb-demo", "A demo.", []string{"--completion", shell}, &c, &c.Settings, nil, cli.Env{Stdout: &out, Stderr: &errOut})
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	p := filepath.Join(t.TempDir(), "gb-demo."+shell)
+	if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func need(t *testing.T, tool string) {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required in CI (scripts/test.sh installs it): %v", tool, err)
+		}
+		t.Skipf("%s not installed", tool)
+	}
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	b, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, b)
+	}
+	return string(b)
+}
+
+// Each shell, given the script, completes flag names, enum values and
+// paths as a person would type them.
+func TestCompletionBash(t *testing.T) {
+	need(t, "bash")
+	p := completion(t, "bash")
+	ask := func(words ...string) string {
+		script := `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _gb_demo; printf '%s\n' "${COMPREPLY[@]}"`
+		return run(t, "bash", append([]string{"-c", script, "_", p}, words...)...)
+	}
+	if got := ask("gb-demo", "--res"); got != "--reset-bag\n" {
+		t.Errorf("--res: %q", got)
+	}
+	if got := ask("gb-demo", "--compress", ""); got != "zstd\nnone\n" {
+		t.Errorf("--compress values: %q", got)
+	}
+	if got := ask("gb-demo", "--f"); got != "--fast\n" {
+		t.Errorf("--f: %q", got)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "glacier.cfg"), nil, 0o644)
+	if got := ask("gb-demo", "-c", filepath.Join(dir, "gla")); strings.TrimSpace(got) != filepath.Join(dir, "glacier.cfg") {
+		t.Errorf("-c path: %q", got)
+	}
+}
+
+func TestCompletionFish(t *testing.T) {
+	need(t, "fish")
+	p := completion(t, "fish")
+	got := run(t, "fish", "--no-config", "-c", "source "+p+"; complete -C 'gb-demo --comp'")
+	if !strings.Contains(got, "--compress\tBag compression") || !strings.Contains(got, "--completion") {
+		t.Errorf("fish flags:\n%s", got)
+	}
+	got = run(t, "fish", "--no-config", "-c", "source "+p+"; complete -C 'gb-demo --compress '")
+	if !strings.Contains(got, "zstd") || !strings.Contains(got, "none") {
+		t.Errorf("fish --compress values:\n%s", got)
+	}
+	// Help texts are not expanded: $XDG_STATE_HOME stays as written.
+	got = run(t, "fish", "--no-config", "-c", "source "+p+"; complete -C 'gb-demo --state-d'")
+	if !strings.Contains(got, "$XDG_STATE_HOME") {
+		t.Errorf("fish help text expanded:\n%s", got)
+	}
+}
+
+func TestCompletionZsh(t *testing.T) {
+	need(t, "zsh")
+	p := completion(t, "zsh")
+	run(t, "zsh", "-n", p)
+	b, _ := os.ReadFile(p)
+	for _, want := range []string{"#compdef gb-demo", "'--compress=[", ":value:(zstd none)'", "{-c,--config=}", ":file:_files'", "'--fast[Go fast.]'"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("zsh script lacks %q:\n%s", want, b)
+		}
+	}
+}
+
+func TestCompletionUnknownShell(t *testing.T) {
+	var c demo
+	var out, errOut bytes.Buffer
+	if code := cli.Run("gb-demo", "A demo.", []string{"--completion=tcsh"}, &c, &c.Settings, nil, cli.Env{Stdout: &out, Stderr: &errOut}); code != cli.ExitUsage || out.Len() > 0 {
+		t.Fatalf("exit %d, stdout %q", code, out.String())
+	}
+	if !strings.Contains(errOut.String(), `no completion for shell "tcsh" (use bash, zsh, fish)`) {
+		t.Errorf("stderr %q", errOut.String())
+	}
+}
