@@ -32,6 +32,7 @@ import (
 	_ "github.com/gbarchive/gb/pkg/plan"
 	_ "github.com/gbarchive/gb/pkg/prune"
 	_ "github.com/gbarchive/gb/pkg/put"
+	_ "github.com/gbarchive/gb/pkg/report"
 	_ "github.com/gbarchive/gb/pkg/scan"
 )
 

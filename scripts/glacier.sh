@@ -10,11 +10,16 @@
 #   scripts/glacier.sh [-c glacier.cfg] list.txt --prune  only list what prune would delete
 #   scripts/glacier.sh [-c glacier.cfg] list.txt --audit  only gb-audit (after the run and
 #                                                          prune when given with --run)
+#   scripts/glacier.sh [-c glacier.cfg] list.txt --report only gb-report --format text (last,
+#                                                          after anything else given)
 #   scripts/glacier.sh [-c glacier.cfg] list.txt --reset-bag bag_000003 bag_000007 [--run]
 #   scripts/glacier.sh [-c glacier.cfg] list.txt --reset-source /old/path [--run]
 #   scripts/glacier.sh [-c glacier.cfg] list.txt --repack | --repack-underfilled PCT [--run]
 #                                                          the seed's operations (gb-plan flags);
 #                                                          add --allow-early where young bags retire
+#   scripts/glacier.sh [-c glacier.cfg] --find NAME       which bag holds NAME: only gb-find NAME
+#                                                          --format text (list.txt not needed; exit
+#                                                          codes gb-find's: 0 found, 1 none)
 #
 # Exit codes: 0 done, 1 a stage failed (gb-audit: the store and the
 # inventory disagree), 2 usage or configuration error, 3 done but some
@@ -32,6 +37,8 @@ usage: $prog [-c glacier.cfg] [--run] [--prune] [--audit] [--limit MB/S] [--lock
       --prune         with --run: then delete orphans free to delete (gb-prune --delete),
                       unless the run failed; alone: list them (gb-prune, a dry run)
       --audit         check the store against the inventory (gb-audit); alone: only that
+      --report        print what the archive holds and costs (gb-report --format text), last
+      --find NAME     which bag holds NAME (a name or glob; gb-find NAME --format text), only that
       --lock FILE     lock file (default: .glacier.lock beside list.txt)
       --limit MB/S    upload at most this many MB/s, all parts together
       --reset-source PATH        forget a source's atoms (a listed source is packed afresh)
@@ -48,6 +55,8 @@ plan_args=()
 run=no
 prune=no
 audit=no
+report=no
+find=
 list=
 lock=
 while [ $# -gt 0 ]; do
@@ -57,6 +66,9 @@ while [ $# -gt 0 ]; do
 	--run) run=yes; shift ;;
 	--prune) prune=yes; shift ;;
 	--audit) audit=yes; shift ;;
+	--report) report=yes; shift ;;
+	--find) [ $# -ge 2 ] || { usage; exit 2; }; find=$2; shift 2 ;;
+	--find=*) find=${1#--find=}; shift ;;
 	--lock) [ $# -ge 2 ] || { usage; exit 2; }; lock=$2; shift 2 ;;
 	--limit) [ $# -ge 2 ] || { usage; exit 2; }; export GB_LIMIT=$2; shift 2 ;;
 	--limit=*) export GB_LIMIT=${1#--limit=}; shift ;;
@@ -76,8 +88,8 @@ while [ $# -gt 0 ]; do
 	*) [ -z "$list" ] || { echo "$prog: error: more than one list file" >&2; usage; exit 2; }; list=$1; shift ;;
 	esac
 done
-[ -n "$list" ] || { echo "$prog: error: no list.txt given" >&2; usage; exit 2; }
-[ -r "$list" ] || die "$list: cannot read the source list" 2
+[ -n "$list" ] || [ -n "$find" ] || { echo "$prog: error: no list.txt given" >&2; usage; exit 2; }
+[ -z "$list" ] || [ -r "$list" ] || die "$list: cannot read the source list" 2
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ -n "${GB_BIN:-}" ]; then
@@ -87,9 +99,15 @@ elif [ -x "$here/../bin/gb-scan" ]; then
 else
 	bin=
 fi
+if [ -n "$find" ]; then
+	# The seed's --find: where a file is, from the manifests; nothing else runs.
+	command -v "${bin}gb-find" >/dev/null || die "${bin}gb-find not found; run scripts/build.sh or set GB_BIN" 1
+	exec "${bin}gb-find" "${cfg_args[@]}" --format text -- "$find"
+fi
 stages=(gb-scan gb-plan gb-pack gb-put gb-commit)
 [ "$prune" = no ] || stages+=(gb-prune)
 [ "$audit" = no ] || stages+=(gb-audit)
+[ "$report" = no ] || stages+=(gb-report)
 for s in "${stages[@]}"; do
 	command -v "${bin}$s" >/dev/null || die "${bin}$s not found; run scripts/build.sh or set GB_BIN" 1
 done
@@ -113,8 +131,8 @@ check() { # check NAME CODE: 0 and 3 (warnings) go on, anything else stops
 	esac
 }
 failed=no
-if [ "$run" = no ] && [ "$prune$audit" != nono ]; then
-	: # --prune or --audit alone: no backup, only those below
+if [ "$run" = no ] && [ "$prune$audit$report" != nonono ]; then
+	: # --prune, --audit or --report alone: no backup, only those below
 elif [ "$run" = no ]; then
 	echo "$prog: dry run: nothing is packed or uploaded (add --run to back up)" >&2
 	set +e
@@ -161,6 +179,13 @@ if [ "$audit" = yes ]; then
 	else
 		check gb-audit "$code"
 	fi
+fi
+if [ "$report" = yes ]; then
+	set +e
+	"${bin}gb-report" "${cfg_args[@]}" --format text
+	code=$?
+	set -e
+	check gb-report "$code"
 fi
 if [ "$usage_error" = yes ]; then
 	exit 2
