@@ -22,8 +22,13 @@
 #                                                          codes gb-find's: 0 found, 1 none)
 #
 # Exit codes: 0 done, 1 a stage failed (gb-audit: the store and the
-# inventory disagree), 2 usage or configuration error, 3 done but some
-# files were skipped or changed (see the warnings).
+# inventory disagree, or another run holds the lock), 2 usage or
+# configuration error, 3 done but some files were skipped or changed (see
+# the warnings), 4 nothing to do: --run found nothing changed and prune deleted
+# nothing.
+#
+# --log FILE appends dated lines: one per stage with its figures, or a
+# single line when there was nothing to do.
 # The gb-* programs are taken from $GB_BIN, else the repository's bin/
 # (scripts/build.sh fills it), else $PATH. Nothing is built here.
 set -Eeuo pipefail
@@ -41,6 +46,7 @@ usage: $prog [-c glacier.cfg] [--run] [--prune] [--audit] [--limit MB/S] [--lock
       --find NAME     which bag holds NAME (a name or glob; gb-find NAME --format text), only that
       --lock FILE     lock file (default: .glacier.lock beside list.txt)
       --limit MB/S    upload at most this many MB/s, all parts together
+      --log FILE      append a dated line per stage (one line when nothing changed)
       --reset-source PATH        forget a source's atoms (a listed source is packed afresh)
       --reset-bag ID [ID...]     pack these bags' atoms again (small bags get consolidated)
       --repack                   pack everything again (pinned atoms excepted)
@@ -48,7 +54,14 @@ usage: $prog [-c glacier.cfg] [--run] [--prune] [--audit] [--limit MB/S] [--lock
       --allow-early              let those operations retire bags younger than 180 days
 USAGE
 }
-die() { echo "$prog: error: $1" >&2; exit "${2:-1}"; }
+die() {
+	echo "$prog: error: $1" >&2
+	if [ -n "${log:-}" ]; then printf '%s glacier.sh exit %s: %s\n' "$(stamp)" "${2:-1}" "$1" >>"$log" || true; fi
+	exit "${2:-1}"
+}
+# The log's clock is gb's (GB_NOW in tests).
+stamp() { if [ -n "${GB_NOW:-}" ]; then echo "$GB_NOW"; else date -u +%Y-%m-%dT%H:%M:%SZ; fi; }
+log=${GB_LOG_FILE:-}
 
 cfg_args=()
 plan_args=()
@@ -72,6 +85,8 @@ while [ $# -gt 0 ]; do
 	--lock) [ $# -ge 2 ] || { usage; exit 2; }; lock=$2; shift 2 ;;
 	--limit) [ $# -ge 2 ] || { usage; exit 2; }; export GB_LIMIT=$2; shift 2 ;;
 	--limit=*) export GB_LIMIT=${1#--limit=}; shift ;;
+	--log) [ $# -ge 2 ] || { usage; exit 2; }; log=$2; shift 2 ;;
+	--log=*) log=${1#--log=}; shift ;;
 	--reset-source) [ $# -ge 2 ] || { usage; exit 2; }; plan_args+=(--reset-source "$2"); shift 2 ;;
 	--reset-bag)
 		# Seed style: the ids follow the flag, one word each.
@@ -119,6 +134,12 @@ exec 9>>"$lock" || die "cannot open lock file $lock"
 if ! flock -n 9; then
 	die "another glacier.sh run holds $lock; not starting a second one" 1
 fi
+
+# Every gb command appends its exit code and summary here (pkg/cli);
+# glacier.sh reads the plan's line and copies the lot into --log.
+stage_log=$(mktemp "${TMPDIR:-/tmp}/glacier-stages.XXXXXX")
+trap 'rm -f "$stage_log"' EXIT
+export GB_LOG_FILE=$stage_log
 
 status=0
 usage_error=no
@@ -187,10 +208,24 @@ if [ "$report" = yes ]; then
 	set -e
 	check gb-report "$code"
 fi
+final=$status
 if [ "$usage_error" = yes ]; then
-	exit 2
+	final=2
+elif [ "$failed" = yes ]; then
+	final=1
+elif [ "$final" = 0 ] && [ "$run" = yes ] && grep -q ' gb-plan exit 0: nothing to do' "$stage_log" &&
+	! grep -q ' gb-prune exit 0: .*deleted [1-9]' "$stage_log"; then
+	final=4
 fi
-if [ "$failed" = yes ]; then
-	exit 1
+if [ -n "$log" ]; then
+	if [ "$final" = 4 ]; then
+		printf '%s glacier.sh exit 4: %s\n' "$(stamp)" "$(sed -n 's/^[^ ]* gb-plan exit 0: //p' "$stage_log")" >>"$log"
+	else
+		cat "$stage_log" >>"$log"
+		printf '%s glacier.sh exit %s\n' "$(stamp)" "$final" >>"$log"
+	fi
 fi
-exit "$status"
+if [ "$final" = 4 ]; then
+	echo "$prog: nothing to do (exit 4)" >&2
+fi
+exit "$final"

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -111,17 +112,74 @@ func Run(name, description string, args []string, cli any, st *config.Settings, 
 	env.Now = now
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = run(ctx, env)
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.Is(err, records.ErrWarnings):
-		fmt.Fprintf(env.Stderr, "%s: warning: %v\n", name, err)
-		return ExitWarnings
-	case config.IsConfigError(err):
-		return fail(ExitUsage, err)
+	last := &lastLine{w: env.Stderr}
+	env.Stderr = last
+	code = func() int {
+		err := run(ctx, env)
+		switch {
+		case err == nil:
+			return ExitOK
+		case errors.Is(err, records.ErrWarnings):
+			fmt.Fprintf(env.Stderr, "%s: warning: %v\n", name, err)
+			return ExitWarnings
+		case config.IsConfigError(err):
+			return failTo(env.Stderr, name, ExitUsage, err)
+		}
+		return failTo(env.Stderr, name, ExitFailure, err)
+	}()
+	if p := os.Getenv("GB_LOG_FILE"); p != "" {
+		appendLog(p, now, name, code, last.summary(name))
 	}
-	return fail(ExitFailure, err)
+	return code
+}
+
+func failTo(w io.Writer, name string, code int, err error) int {
+	fmt.Fprintf(w, "%s: error: %v\n", name, err)
+	var h interface{ HintText() string }
+	if errors.As(err, &h) && h.HintText() != "" {
+		fmt.Fprintf(w, "%s: hint: %s\n", name, h.HintText())
+	}
+	return code
+}
+
+// lastLine passes writes through and remembers the last line that is not
+// a hint, which is the command's summary (or its error) for the log.
+type lastLine struct {
+	w    io.Writer
+	line []byte
+	last string
+}
+
+func (l *lastLine) Write(p []byte) (int, error) {
+	for _, c := range p {
+		if c == '\n' {
+			if s := string(l.line); s != "" && !strings.Contains(s, ": hint: ") {
+				l.last = s
+			}
+			l.line = l.line[:0]
+			continue
+		}
+		if len(l.line) < 4096 {
+			l.line = append(l.line, c)
+		}
+	}
+	return l.w.Write(p)
+}
+
+func (l *lastLine) summary(name string) string {
+	return strings.TrimPrefix(l.last, name+": ")
+}
+
+// appendLog adds one dated line to GB_LOG_FILE (the cron log glacier.sh
+// --log keeps): when, which command, its exit code, its last word. A log
+// that cannot be written is not worth failing a backup for.
+func appendLog(path string, now time.Time, name string, code int, summary string) {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(f, "%s %s exit %d: %s\n", now.UTC().Format(time.RFC3339), name, code, summary)
+	f.Close()
 }
 
 type exitCode int

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/fault"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
@@ -336,6 +337,12 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := w.Write(s.sum); err != nil {
 		return err
 	}
+	what := "inventory saved"
+	if opts.DryRun {
+		what = "dry run: " + s.out + " written"
+	}
+	fmt.Fprintf(errOut, "gb-commit: %d bags committed (%s), %d atoms packed, %d kept, %d forgotten, %d pending; %s\n",
+		s.sum.BagsCommitted, cost.Bytes(s.sum.BytesCommitted), s.sum.AtomsPacked, s.sum.AtomsKept, s.sum.AtomsForgotten, s.sum.AtomsPending, what)
 	if err := w.Err(); err != nil {
 		return err
 	}

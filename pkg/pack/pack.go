@@ -21,6 +21,7 @@ import (
 
 	"github.com/gbarchive/gb/pkg/bag"
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/fault"
 	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/inventory"
@@ -119,6 +120,8 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	w := records.NewWriter(out)
 	r := records.NewReader(in, name)
 	warnings := 0
+	var nBags int
+	var nBytes, nContent int64
 	listFile := ""
 	var ks *keys.Keys
 	err := r.Each(func(l records.Line) error {
@@ -164,6 +167,9 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		}
 		warnings += p.Warnings
 		staged[p.File] = p.Bytes
+		nBags++
+		nBytes += p.Bytes
+		nContent += p.ContentBytes
 		if err := w.WriteRaw(raw); err != nil {
 			return err
 		}
@@ -180,6 +186,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	for _, lo := range leftovers {
 		lo.remove()
 	}
+	fmt.Fprintf(errOut, "gb-pack: %d bags packed, %s from %s of files\n", nBags, cost.Bytes(nBytes), cost.Bytes(nContent))
 	if warnings > 0 {
 		return fmt.Errorf("%d entries were skipped or changed while packed: %w", warnings, records.ErrWarnings)
 	}

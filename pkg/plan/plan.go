@@ -144,9 +144,9 @@ type Summary struct {
 	// and when the last of them may be deleted free.
 	YoungRetired  []string  `json:"young_retired_bags,omitempty"`
 	YoungFreeFrom time.Time `json:"young_retired_free_from,omitzero"`
-	FirstBag         string    `json:"first_bag,omitempty"`
-	NextBag          int       `json:"next_bag"`
-	NothingToDo      bool      `json:"nothing_to_do"`
+	FirstBag      string    `json:"first_bag,omitempty"`
+	NextBag       int       `json:"next_bag"`
+	NothingToDo   bool      `json:"nothing_to_do"`
 }
 
 type atomIn struct {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/fault"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
@@ -68,7 +69,8 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	}
 	w := records.NewWriter(out)
 	r := records.NewReader(in, name)
-	failed := 0
+	failed, stored, adopted := 0, 0, 0
+	var storedBytes, sentBytes int64
 	err := r.Each(func(l records.Line) error {
 		if l.Kind != records.KindPacked {
 			return w.WriteRaw(l.Raw)
@@ -105,6 +107,12 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if err := w.Write(up); err != nil {
 			return err
 		}
+		stored++
+		storedBytes += up.Bytes
+		sentBytes += up.SentBytes
+		if up.Adopted {
+			adopted++
+		}
 		// The staged copy goes only once the stored one is checked.
 		// gb-pack's note beside the staged bag (FILE.packed.json) goes too.
 		staged := []string{p.file, p.file + ".packed.json"}
@@ -124,6 +132,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := w.Err(); err != nil {
 		return err
 	}
+	fmt.Fprintf(errOut, "gb-put: %d bags stored (%s, %s sent, %d already there), %d failed, at %s\n", stored, cost.Bytes(storedBytes), cost.Bytes(sentBytes), adopted, failed, opts.Store)
 	if failed > 0 {
 		return fmt.Errorf("%d bags were not uploaded; their atoms are retried on the next run", failed)
 	}

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/keys"
 	"github.com/gbarchive/gb/pkg/records"
@@ -234,6 +235,7 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	if err := s.emit(sum); err != nil {
 		return err
 	}
+	fmt.Fprintf(errOut, "gb-scan: %d sources, %d atoms, %d files, %s\n", sum.Sources, sum.Atoms, sum.Files, cost.Bytes(sum.Bytes))
 	if s.warn > 0 {
 		return fmt.Errorf("%d entries could not be read: %w", s.warn, records.ErrWarnings)
 	}
