@@ -28,6 +28,7 @@ import (
 	_ "github.com/gbarchive/gb/pkg/audit"
 	_ "github.com/gbarchive/gb/pkg/cli"
 	_ "github.com/gbarchive/gb/pkg/commit"
+	_ "github.com/gbarchive/gb/pkg/find"
 	_ "github.com/gbarchive/gb/pkg/pack"
 	_ "github.com/gbarchive/gb/pkg/plan"
 	_ "github.com/gbarchive/gb/pkg/prune"

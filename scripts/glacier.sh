@@ -19,7 +19,8 @@
 #                                                          add --allow-early where young bags retire
 #   scripts/glacier.sh [-c glacier.cfg] --find NAME       which bag holds NAME: only gb-find NAME
 #                                                          --format text (list.txt not needed; exit
-#                                                          codes gb-find's: 0 found, 1 none)
+#                                                          codes gb-find's: 0 found, 1 none, 4 could
+#                                                          not search: not "nothing to do" here)
 #
 # Exit codes: 0 done, 1 a stage failed (gb-audit: the store and the
 # inventory disagree, or another run holds the lock), 2 usage or

@@ -5,6 +5,7 @@ package records
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -45,49 +46,74 @@ func (l Line) Get(path string) gjson.Result { return gjson.GetBytes(l.Raw, path)
 // Next returns the next non-blank record, or io.EOF. A line that is not a
 // JSON object with a string "kind" is an error naming the input and line.
 func (r *Reader) Next() (Line, error) {
+	raw, no, err := r.NextRaw()
+	if err != nil {
+		return Line{}, err
+	}
+	return r.Parse(raw, no)
+}
+
+// NextRaw returns the next non-blank line as read (without its line end)
+// and its line number, or io.EOF, without checking that it is a record:
+// a reader that can rule most lines out from their bytes alone (gb-find)
+// calls Parse only on the others. raw stays valid until the next call.
+func (r *Reader) NextRaw() (raw []byte, no int, err error) {
 	for {
-		r.buf = r.buf[:0]
-		for {
-			chunk, err := r.r.ReadSlice('\n')
-			r.buf = append(r.buf, chunk...)
-			if err == bufio.ErrBufferFull {
-				continue
+		chunk, err := r.r.ReadSlice('\n')
+		if err == nil { // a whole line in the buffer: no copy
+			r.line++
+			if raw := trimLine(chunk); len(bytes.TrimSpace(raw)) > 0 {
+				// Capped, so that an append by the caller never writes
+				// over the next line in the buffer.
+				return raw[:len(raw):len(raw)], r.line, nil
 			}
-			if err == io.EOF {
-				if len(r.buf) == 0 {
-					return Line{}, io.EOF
-				}
-				break
-			}
-			if err != nil {
-				return Line{}, fmt.Errorf("%s: %w", r.name, err)
-			}
-			break
-		}
-		r.line++
-		raw := r.buf
-		if n := len(raw); n > 0 && raw[n-1] == '\n' {
-			raw = raw[:n-1]
-		}
-		if n := len(raw); n > 0 && raw[n-1] == '\r' {
-			raw = raw[:n-1]
-		}
-		if len(strings.TrimSpace(string(raw))) == 0 {
 			continue
 		}
-		if !gjson.ValidBytes(raw) {
-			return Line{}, &LineError{Name: r.name, Line: r.line, Msg: "not valid JSON", Hint: "every input line must be one JSON object; was the stream cut or edited?"}
+		// A line longer than the buffer, or the last one.
+		r.buf = append(r.buf[:0], chunk...)
+		for err == bufio.ErrBufferFull {
+			chunk, err = r.r.ReadSlice('\n')
+			r.buf = append(r.buf, chunk...)
 		}
-		res := gjson.ParseBytes(raw)
-		if !res.IsObject() {
-			return Line{}, &LineError{Name: r.name, Line: r.line, Msg: "not a JSON object"}
+		switch {
+		case err == io.EOF && len(r.buf) == 0:
+			return nil, r.line, io.EOF
+		case err != nil && err != io.EOF:
+			return nil, r.line, fmt.Errorf("%s: %w", r.name, err)
 		}
-		kind := res.Get("kind")
-		if kind.Type != gjson.String || kind.Str == "" {
-			return Line{}, &LineError{Name: r.name, Line: r.line, Msg: `record has no string "kind" field`}
+		r.line++
+		if raw := trimLine(r.buf); len(bytes.TrimSpace(raw)) > 0 {
+			return raw, r.line, nil
 		}
-		return Line{Raw: raw, Kind: kind.Str, No: r.line}, nil
 	}
+}
+
+// trimLine cuts the line end ("\n" or "\r\n") off a line.
+func trimLine(raw []byte) []byte {
+	if n := len(raw); n > 0 && raw[n-1] == '\n' {
+		raw = raw[:n-1]
+	}
+	if n := len(raw); n > 0 && raw[n-1] == '\r' {
+		raw = raw[:n-1]
+	}
+	return raw
+}
+
+// Parse checks that raw, line no of this input, is a record (a JSON
+// object with a non-empty string "kind") and returns it.
+func (r *Reader) Parse(raw []byte, no int) (Line, error) {
+	if !gjson.ValidBytes(raw) {
+		return Line{}, &LineError{Name: r.name, Line: no, Msg: "not valid JSON", Hint: "every input line must be one JSON object; was the stream cut or edited?"}
+	}
+	res := gjson.ParseBytes(raw)
+	if !res.IsObject() {
+		return Line{}, &LineError{Name: r.name, Line: no, Msg: "not a JSON object"}
+	}
+	kind := res.Get("kind")
+	if kind.Type != gjson.String || kind.Str == "" {
+		return Line{}, &LineError{Name: r.name, Line: no, Msg: `record has no string "kind" field`}
+	}
+	return Line{Raw: raw, Kind: kind.Str, No: no}, nil
 }
 
 // Each calls fn for every record until the input ends; the first error

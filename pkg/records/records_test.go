@@ -597,3 +597,17 @@ func FuzzPathRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// A caller appending to a line never changes the lines after it.
+func TestNextRawAppendIsSafe(t *testing.T) {
+	r := records.NewReader(strings.NewReader("{\"kind\":\"a\"}\r\n{\"kind\":\"b\"}\n"), "in")
+	l, err := r.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = append(l.Raw, "XYZ"...)
+	l, err = r.Next()
+	if err != nil || string(l.Raw) != `{"kind":"b"}` {
+		t.Fatalf("%q %v", l.Raw, err)
+	}
+}

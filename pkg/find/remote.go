@@ -1,0 +1,261 @@
+package find
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"filippo.io/age"
+	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/keys"
+	"github.com/gbarchive/gb/pkg/store"
+	"golang.org/x/sync/errgroup"
+)
+
+// Keys gb-find reads from the store: manifests of every year, and the
+// inventory copies gb-commit stores beside them.
+var (
+	manifestKeyRE  = regexp.MustCompile(`^[0-9]{4}-backup/manifests/[^/]+\.manifest\.ndjson(\.age)?$`)
+	inventoryKeyRE = regexp.MustCompile(`^([0-9]{4})-backup/system/inventory\.json(\.age)?$`)
+)
+
+// fetchParallel is how many manifests are downloaded at once.
+const fetchParallel = 8
+
+// maxInventory bounds the stored inventory read into memory.
+const maxInventory = 1 << 30
+
+type remoteResult struct {
+	warnings   int
+	listFailed bool
+	inv        *inventory.Inventory // from the store (when wanted)
+	invKey     string
+}
+
+// fetchRemote downloads into dir the manifests the store holds and dir
+// lacks (writing NAME.partial, then renaming it), decrypting encrypted
+// ones with opts.Identity. With wantInv it also reads the newest
+// inventory copy in the store. Problems with single manifests are
+// warnings on errOut; a store that cannot be listed is an error.
+func fetchRemote(ctx context.Context, opts Options, dir string, wantInv bool, errOut io.Writer) (*remoteResult, error) {
+	st := opts.Store
+	var ids []age.Identity
+	if opts.Identity != "" {
+		var err error
+		if ids, err = keys.Identities(opts.Identity); err != nil {
+			return nil, err
+		}
+	}
+	rr := &remoteResult{}
+	warnf := func(format string, args ...any) {
+		rr.warnings++
+		fmt.Fprintf(errOut, "gb-find: warning: "+format+"\n", args...)
+	}
+
+	var manifests []string
+	invKeys := map[int][]string{} // year -> inventory keys
+	err := st.List(ctx, "", func(o store.ObjectInfo) error {
+		switch {
+		case manifestKeyRE.MatchString(o.Key):
+			manifests = append(manifests, o.Key)
+		case inventoryKeyRE.MatchString(o.Key):
+			y, _ := strconv.Atoi(o.Key[:4])
+			invKeys[y] = append(invKeys[y], o.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", st, err)
+	}
+
+	// The local name of each manifest; an encrypted and a plain copy of
+	// one manifest are fetched once (the plain one).
+	sort.Strings(manifests)
+	byName := map[string]string{}
+	for _, k := range manifests {
+		n := localName(k)
+		if old, ok := byName[n]; !ok || strings.HasSuffix(old, ".age") {
+			byName[n] = k
+		}
+	}
+	var todo []string
+	var encSkipped []string
+	have := 0
+	for n, k := range byName {
+		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+			have++
+			continue
+		}
+		if strings.HasSuffix(k, ".age") && len(ids) == 0 {
+			encSkipped = append(encSkipped, k)
+			continue
+		}
+		todo = append(todo, k)
+	}
+	sort.Strings(todo)
+	if len(todo) > 0 {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("manifest_dir: %w", err)
+		}
+	}
+	fetched, decrypted := 0, 0
+	type result struct {
+		err       error
+		decrypted bool
+	}
+	results := make([]result, len(todo))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fetchParallel)
+	for i, k := range todo {
+		g.Go(func() error {
+			dec, err := fetchOne(gctx, opts, k, filepath.Join(dir, localName(k)), ids)
+			results[i] = result{err, dec}
+			return gctx.Err()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for i, r := range results {
+		if r.err != nil {
+			warnf("%s: %v; not searched", todo[i], r.err)
+			continue
+		}
+		fetched++
+		if r.decrypted {
+			decrypted++
+		}
+	}
+	if fetched > 0 {
+		if err := inventory.SyncDir(dir); err != nil {
+			return nil, fmt.Errorf("manifest_dir: %w", err)
+		}
+	}
+	switch {
+	case fetched > 0 && decrypted > 0:
+		fmt.Fprintf(errOut, "gb-find: fetched %s (%d decrypted) from %s into %s\n", plural(fetched, "manifest"), decrypted, st, dir)
+	case fetched > 0:
+		fmt.Fprintf(errOut, "gb-find: fetched %s from %s into %s\n", plural(fetched, "manifest"), st, dir)
+	case len(byName) > 0 && have == len(byName):
+		fmt.Fprintf(errOut, "gb-find: %s holds no manifest that %s lacks\n", st, dir)
+	}
+	if n := len(encSkipped); n > 0 {
+		verb, them := "was", "it"
+		if n > 1 {
+			verb, them = "were", "them"
+		}
+		warnf("%s in %s %s not searched (%s%s): decrypting %s needs the age identity (or passphrase file) the bags are encrypted to; add --identity FILE",
+			plural(n, "encrypted manifest"), st, verb, encSkipped[0], map[bool]string{true: ", …", false: ""}[n > 1], them)
+	}
+
+	if wantInv {
+		years := make([]int, 0, len(invKeys))
+		for y := range invKeys {
+			years = append(years, y)
+		}
+		sort.Sort(sort.Reverse(sort.IntSlice(years)))
+		if len(years) > 0 {
+			ks := invKeys[years[0]]
+			sort.Strings(ks) // inventory.json before inventory.json.age
+			key := ks[0]
+			inv, err := fetchInventory(ctx, opts, key, ids)
+			switch {
+			case errors.Is(err, errNeedIdentity):
+				warnf("the inventory in the store (%s) is encrypted; add --identity FILE to check matches against it", key)
+			case err != nil:
+				warnf("%s: %v; matches are not checked against it", key, err)
+			default:
+				rr.inv, rr.invKey = inv, key
+			}
+		}
+	}
+	return rr, nil
+}
+
+var errNeedIdentity = errors.New("encrypted, and no identity given")
+
+// fetchOne copies one manifest into dst, decrypting it when its key ends
+// in .age. It reports whether it decrypted.
+func fetchOne(ctx context.Context, opts Options, key, dst string, ids []age.Identity) (bool, error) {
+	rc, err := opts.Store.Get(ctx, key, 0, -1)
+	if err != nil {
+		return false, err
+	}
+	defer rc.Close()
+	var r io.Reader = rc
+	mode := fs.FileMode(0o644)
+	enc := strings.HasSuffix(key, ".age")
+	if enc {
+		if r, err = age.Decrypt(rc, ids...); err != nil {
+			return false, decryptError(opts.Identity, err)
+		}
+		mode = 0o600 // it names what an encrypted bag holds
+	}
+	tmp := dst + ".partial"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
+	if err != nil {
+		return false, err
+	}
+	_, err = io.Copy(f, r)
+	if err != nil && enc {
+		err = decryptError(opts.Identity, err)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return false, err
+	}
+	return enc, nil
+}
+
+func decryptError(identity string, err error) error {
+	var nm *age.NoIdentityMatchError
+	if errors.As(err, &nm) {
+		return fmt.Errorf("cannot decrypt it with %s (encrypted to other keys)", identity)
+	}
+	return fmt.Errorf("cannot decrypt it with %s: %v", identity, err)
+}
+
+// fetchInventory reads an inventory copy from the store.
+func fetchInventory(ctx context.Context, opts Options, key string, ids []age.Identity) (*inventory.Inventory, error) {
+	enc := strings.HasSuffix(key, ".age")
+	if enc && len(ids) == 0 {
+		return nil, errNeedIdentity
+	}
+	rc, err := opts.Store.Get(ctx, key, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var r io.Reader = rc
+	if enc {
+		if r, err = age.Decrypt(rc, ids...); err != nil {
+			return nil, decryptError(opts.Identity, err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, io.LimitReader(r, maxInventory)); err != nil {
+		if enc {
+			return nil, decryptError(opts.Identity, err)
+		}
+		return nil, err
+	}
+	return inventory.Parse(key, buf.Bytes())
+}
