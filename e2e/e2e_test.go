@@ -34,6 +34,7 @@ import (
 	_ "github.com/gbarchive/gb/pkg/prune"
 	_ "github.com/gbarchive/gb/pkg/put"
 	_ "github.com/gbarchive/gb/pkg/report"
+	_ "github.com/gbarchive/gb/pkg/restore"
 	_ "github.com/gbarchive/gb/pkg/scan"
 )
 
@@ -120,6 +121,7 @@ func runScripts(t *testing.T, mode, s3ep, faultyEP, otherRegionEP string) {
 				}
 				env.Setenv("BUCKET", bucket)
 				env.Setenv("DEST", "s3://"+bucket+"/archive")
+				setupCold(t, env)
 			} else {
 				env.Setenv("DEST", "file://"+env.WorkDir+"/store")
 			}
@@ -144,6 +146,7 @@ func runScripts(t *testing.T, mode, s3ep, faultyEP, otherRegionEP string) {
 			"touchat":    cmdTouchAt,
 			"s3":         cmdS3,
 			"fetchstore": cmdFetchStore,
+			"advance":    cmdAdvance,
 		},
 		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") != "",
 	})

@@ -45,6 +45,8 @@ type Settings struct {
 	StagingLimitGB  float64 `name:"staging-limit-gb" env:"GB_STAGING_LIMIT_GB" ini:"settings" default:"-1" help:"Pack waits while staged bags exceed this many GB (default: two bags; 0: no limit)."`
 	// AbortUploadsAfter is read by gb-prune (see pkg/prune.ParseAge).
 	AbortUploadsAfter string `name:"abort-uploads-after" env:"GB_ABORT_UPLOADS_AFTER" ini:"settings" default:"7d" placeholder:"AGE" help:"gb-prune aborts incomplete multipart uploads older than this (7d, 36h; 0: all)."`
+	// Progress is read by gb-scan, gb-pack and gb-put (see pkg/progress).
+	Progress string `name:"progress" env:"GB_PROGRESS" ini:"settings" default:"auto" enum:"auto,always,never" help:"Progress bars on stderr: auto (only when stderr is a terminal), always or never."`
 
 	MinRetentionDays    float64 `name:"min-retention-days" env:"GB_MIN_RETENTION_DAYS" ini:"pricing" default:"180" help:"Days an object is billed at least."`
 	PriceGBMonth        float64 `name:"price-gb-month" env:"GB_PRICE_GB_MONTH" ini:"pricing" default:"0.00099" help:"Storage, USD per GB-month."`
@@ -54,6 +56,8 @@ type Settings struct {
 	PriceThawBulkGB     float64 `name:"price-thaw-bulk-gb" env:"GB_PRICE_THAW_BULK_GB" ini:"pricing" default:"0.0025" help:"Bulk restore, USD per GB."`
 	PriceReqStandard1k  float64 `name:"price-req-standard-1k" env:"GB_PRICE_REQ_STANDARD_1K" ini:"pricing" default:"0.10" help:"Standard restore requests, USD per 1,000."`
 	PriceReqBulk1k      float64 `name:"price-req-bulk-1k" env:"GB_PRICE_REQ_BULK_1K" ini:"pricing" default:"0.025" help:"Bulk restore requests, USD per 1,000."`
+	// PriceStandardGBMonth is what a restored (thawed) copy costs while gb-restore keeps it.
+	PriceStandardGBMonth float64 `name:"price-standard-gb-month" env:"GB_PRICE_STANDARD_GB_MONTH" ini:"pricing" default:"0.023" help:"S3 Standard storage, USD per GB-month: what a restored copy costs while it is kept."`
 }
 
 // Error is a configuration or input-file error: bad values a person wrote.
@@ -162,5 +166,6 @@ func (s *Settings) SideFile(configured, name, listFile string) (path string, exp
 // Prices is the [pricing] section.
 func (s *Settings) Prices() cost.Prices {
 	return cost.Prices{MinRetentionDays: s.MinRetentionDays, GBMonth: s.PriceGBMonth, Put1k: s.PricePut1k, EgressGB: s.PriceEgressGB,
-		ThawStandardGB: s.PriceThawStandardGB, ThawBulkGB: s.PriceThawBulkGB, ReqStandard1k: s.PriceReqStandard1k, ReqBulk1k: s.PriceReqBulk1k}
+		ThawStandardGB: s.PriceThawStandardGB, ThawBulkGB: s.PriceThawBulkGB, ReqStandard1k: s.PriceReqStandard1k, ReqBulk1k: s.PriceReqBulk1k,
+		StandardGBMonth: s.PriceStandardGBMonth}
 }

@@ -223,6 +223,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{"inline comment is part of the value", "[settings]\ntarget_bag_gb = 40 # GB\n", 2, "is not a number"},
 		{"bad enum", "[settings]\ncompress = gzip\n", 2, `compress: "gzip" is not one of zstd,none`},
 		{"enum is case-sensitive", "[settings]\ncompress = ZSTD\n", 2, `is not one of`},
+		{"bad progress", "[settings]\nprogress = yes\n", 2, `progress: "yes" is not one of auto,always,never`},
 		{"missing '='", "[settings]\ntarget_bag_gb 40\n", 2, `expected "key = value"`},
 		{"error after CRLF lines", "[settings]\r\ncompress = zstd\r\nbogus\r\n", 3, `expected "key = value"`},
 		{"error on the last line without newline", "[settings]\n\ncompress = lz4", 3, "is not one of"},

@@ -22,6 +22,7 @@ type Prices struct {
 	ThawBulkGB       float64
 	ReqStandard1k    float64
 	ReqBulk1k        float64
+	StandardGBMonth  float64 // S3 Standard storage: a restored copy while it is kept
 }
 
 const gb = 1e9

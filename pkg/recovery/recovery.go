@@ -346,7 +346,7 @@ func Config(stored []byte, opts Options) []byte {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Written by gb-recover on %s from %s (the stored copy: glacier.cfg.orig).\n", time.Now().UTC().Format("2006-01-02"), opts.Dest)
-	fmt.Fprintf(&b, "[settings]\ndest = %s\nstaging_dir = stage\nmanifest_dir = manifests\ninventory_file = inventory.json\ninventory_bak_dir = invbak\n", opts.Dest)
+	fmt.Fprintf(&b, "[settings]\ndest = %s\nstate_dir = .\nstaging_dir = stage\nmanifest_dir = manifests\ninventory_file = inventory.json\ninventory_bak_dir = invbak\n", opts.Dest)
 	if opts.S3Endpoint != "" {
 		fmt.Fprintf(&b, "s3_endpoint = %s\n", opts.S3Endpoint)
 	}

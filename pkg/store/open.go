@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
-// RestoreDelayEnv sets the local store's restore delay for every tier (a Go
-// duration such as "30s" or "0s") when the caller gives none.
+// RestoreDelayEnv sets the local store's restore delay, for every tier (a
+// Go duration such as "30s" or "0s") or per tier ("Bulk=2m,Standard=30s",
+// see ParseRestoreDelay), when the caller gives none.
 const RestoreDelayEnv = "GB_LOCAL_RESTORE_DELAY"
 
 const acceptedForms = "use file:///absolute/dir or s3://bucket/prefix"
@@ -59,11 +59,11 @@ func openFile(rawURL string, u *url.URL, opts LocalOptions) (Store, error) {
 	}
 	if opts.RestoreDelay == nil {
 		if v := os.Getenv(RestoreDelayEnv); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return nil, fmt.Errorf("%s=%q is not a duration (use e.g. 30s, 5m or 0s)", RestoreDelayEnv, v)
+			d, err := ParseRestoreDelay(v)
+			if err != nil {
+				return nil, err
 			}
-			opts.RestoreDelay = map[string]time.Duration{TierExpedited: d, TierStandard: d, TierBulk: d}
+			opts.RestoreDelay = d
 		}
 	}
 	dir := filepath.FromSlash(u.Path)

@@ -1,0 +1,145 @@
+// Package restore is gb-restore: getting files back out of Deep Archive
+// in four steps that each keep their progress in a small state file
+// (restore.json), so each can be run again, by hand or from cron, until a
+// restore that takes two days is done:
+//
+//   - Plan: which bags hold what is wanted (from gb-find's match records,
+//     or by atom, source or bag through the inventory), how many bytes,
+//     and what a restore costs and takes per tier. Spends nothing.
+//   - Request: asks the store for a restored copy of every planned bag
+//     that has none. Spends money, so it needs a yes.
+//   - Status: per bag, frozen, thawing, ready (until when) or restored.
+//   - Fetch: downloads ready bags resumably, checks each one's SHA-256,
+//     decrypts, decompresses and extracts the wanted entries safely into
+//     a target directory, and checks every restored file against the
+//     manifest.
+//
+// Exit codes beyond gb's usual ones (docs/restore.md): ExitNotReady (5)
+// while bags are still thawing or another gb-restore is busy, and
+// ExitFrozen (6) when some bag has no restore in progress.
+package restore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/store"
+	"golang.org/x/sys/unix"
+)
+
+// Record kinds written by gb-restore.
+const (
+	KindPlan    = "restore_plan"
+	KindRequest = "restore_request"
+	KindStatus  = "restore_status"
+	KindBag     = "restore_bag"
+	KindFile    = "restore_file"
+)
+
+// Exit codes gb-restore adds to gb's 0 (done), 1 (failed), 2 (usage or
+// configuration, and a request refused for want of a yes) and 3 (finished
+// with warnings: files that mismatched or were skipped).
+const (
+	// ExitNotReady: nothing is wrong, but the restore is not finished:
+	// bags are still thawing, or another gb-restore holds the state file.
+	// Run the same command again later.
+	ExitNotReady = 5
+	// ExitFrozen: some bag has no restore in progress (never requested,
+	// or its restored copy expired): run gb-restore request.
+	ExitFrozen = 6
+)
+
+var (
+	// ErrNotReady: some bags are still thawing (ExitNotReady).
+	ErrNotReady = errors.New("some bags are still thawing")
+	// ErrFrozen: some bags have no restore in progress (ExitFrozen).
+	ErrFrozen = errors.New("some bags are frozen with no restore in progress")
+)
+
+// DefaultDays is how long a restored copy is kept unless --days says.
+const DefaultDays = 7
+
+// Options configure every step; each uses what it needs.
+type Options struct {
+	Settings  *config.Settings
+	Store     store.Store // request, status, fetch
+	Now       time.Time
+	StateFile string // default: STATE/restore.json
+
+	// Plan: what to restore. With none of these, match records are read
+	// from stdin.
+	Atoms, Sources, Bags []string
+	Days                 int  // plan: days the restored copy is kept (default 7); request: overrides the plan's
+	StdinTerminal        bool // plan refuses to wait for records typed at a terminal
+
+	// Request.
+	Tier        string // store.TierBulk (default) or store.TierStandard
+	Yes         bool
+	Interactive bool // stdin and stderr are a terminal: ask instead of refusing
+
+	// Fetch.
+	Target    string
+	Identity  string // age identity or passphrase file for encrypted bags
+	Overwrite bool
+	KeepBags  bool // keep downloaded bags in TARGET/.gb-restore after extracting them
+}
+
+func (o *Options) stateFile() string {
+	if o.StateFile != "" {
+		return o.StateFile
+	}
+	return DefaultStateFile(o.Settings)
+}
+
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// layers says how a bag's bytes are wrapped, from its key:
+// NAME.tar[.zst][.age].
+func layers(key string) (zstd, age bool, err error) {
+	base := key[strings.LastIndexByte(key, '/')+1:]
+	i := strings.Index(base, ".tar")
+	if i < 0 {
+		return false, false, fmt.Errorf("bag key %q does not end in .tar, .tar.zst or .tar.zst.age", key)
+	}
+	switch base[i:] {
+	case ".tar":
+	case ".tar.zst":
+		zstd = true
+	case ".tar.zst.age":
+		zstd, age = true, true
+	case ".tar.age":
+		age = true
+	default:
+		return false, false, fmt.Errorf("bag key %q does not end in .tar, .tar.zst or .tar.zst.age", key)
+	}
+	return zstd, age, nil
+}
+
+// bagFileName is the downloaded bag's name in TARGET/.gb-restore.
+func bagFileName(b *Bag) string {
+	base := b.Key[strings.LastIndexByte(b.Key, '/')+1:]
+	ext := ".tar"
+	if i := strings.Index(base, ".tar"); i >= 0 {
+		ext = base[i:]
+	}
+	return b.Bag + ext
+}
+
+// workDir holds downloads in progress and fetched manifests.
+func workDir(target string) string { return filepath.Join(target, ".gb-restore") }
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
