@@ -28,6 +28,6 @@ func main() {
 		if err != nil {
 			return err
 		}
-		return put.Run(ctx, env.Stdin, env.Stdout, env.Stderr, put.Options{Store: st, BagClass: c.BagStorageClass})
+		return put.Run(ctx, env.Stdin, env.Stdout, env.Stderr, put.Options{Store: st, BagClass: c.BagStorageClass, Progress: c.Progress})
 	})
 }

@@ -80,6 +80,10 @@ type Writer struct {
 	files  int64
 	bytes  int64
 	closed bool
+
+	// Progress, when set, is told the content bytes of regular files as
+	// they are read (gb-pack's progress bars). It must be quick.
+	Progress func(n int64)
 }
 
 type countingHash struct {
@@ -246,6 +250,9 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 		}
 		w.bytes += hdr.Size
 		w.files++
+		if w.Progress != nil {
+			w.Progress(hdr.Size)
+		}
 		return e, false, joinWarn(swarn, xwarn), nil
 	}
 	if err := w.tw.WriteHeader(hdr); err != nil {
@@ -253,7 +260,11 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 	}
 	if hdr.Typeflag == tar.TypeReg {
 		h := sha256.New()
-		n, rerr := io.CopyBuffer(io.MultiWriter(w.tw, h), io.LimitReader(f, hdr.Size), w.buf)
+		var src io.Reader = io.LimitReader(f, hdr.Size)
+		if w.Progress != nil {
+			src = &progressReader{r: src, progress: w.Progress}
+		}
+		n, rerr := io.CopyBuffer(io.MultiWriter(w.tw, h), src, w.buf)
 		if rerr != nil && !isReadErr(rerr) {
 			return e, false, nil, fmt.Errorf("write %s into bag: %w", name, rerr)
 		}
@@ -281,9 +292,26 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 		}
 		e.SHA256 = hex.EncodeToString(h.Sum(nil))
 		w.bytes += hdr.Size
+		if w.Progress != nil && n < hdr.Size {
+			w.Progress(hdr.Size - n) // the zeros
+		}
 	}
 	w.files++
 	return e, false, joinWarn(warn, xwarn), nil
+}
+
+// progressReader tells Writer.Progress what is read.
+type progressReader struct {
+	r        io.Reader
+	progress func(int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.progress(int64(n))
+	}
+	return n, err
 }
 
 func isReadErr(err error) bool {

@@ -120,3 +120,53 @@ func TestBagHashAndStockZstd(t *testing.T) {
 		t.Fatalf("stock zstd | tar: %v\n%s", err, out)
 	}
 }
+
+// Progress is told every content byte, as files are read: big files in
+// pieces, a shrunk file's zeros, a sparse file's holes.
+func TestProgressCountsContent(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("b"), 3<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shrunk := filepath.Join(dir, "shrunk")
+	if err := os.WriteFile(shrunk, []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sparse := filepath.Join(dir, "sparse")
+	f, err := os.Create(sparse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("data"), 2<<20)
+	f.Truncate(4 << 20)
+	f.Close()
+	var buf bytes.Buffer
+	w, err := bag.NewWriter(&buf, bag.Zstd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done, calls int64
+	w.Progress = func(n int64) { done += n; calls++ }
+	for _, p := range []string{dir, big, shrunk, sparse} {
+		info, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p == shrunk {
+			os.WriteFile(shrunk, []byte("0123"), 0o644)
+		}
+		if _, _, _, err := w.Add(p, info); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(3<<20 + 10 + 4<<20); done != want || w.Bytes() != want {
+		t.Fatalf("Progress told %d bytes, Bytes() %d, want %d", done, w.Bytes(), want)
+	}
+	if calls < 4 {
+		t.Fatalf("Progress called %d times; want the big file in pieces", calls)
+	}
+}

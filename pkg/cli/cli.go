@@ -16,6 +16,7 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/gbarchive/gb/pkg/clock"
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
 )
@@ -112,7 +113,9 @@ func Run(name, description string, args []string, cli any, st *config.Settings, 
 	env.Now = now
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	last := &lastLine{w: env.Stderr}
+	// On a terminal, lines are written so that they never land inside the
+	// progress bars another gb command of the pipeline draws there.
+	last := &lastLine{w: progress.Terminal(env.Stderr, st.Progress)}
 	env.Stderr = last
 	code = func() int {
 		err := run(ctx, env)
@@ -165,6 +168,9 @@ func (l *lastLine) Write(p []byte) (int, error) {
 	}
 	return l.w.Write(p)
 }
+
+// Unwrap lets pkg/progress find the terminal under it.
+func (l *lastLine) Unwrap() io.Writer { return l.w }
 
 func (l *lastLine) summary(name string) string {
 	return strings.TrimPrefix(l.last, name+": ")

@@ -27,6 +27,7 @@ import (
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
 	"github.com/gbarchive/gb/pkg/manifest"
+	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/tidwall/gjson"
 	"golang.org/x/sys/unix"
@@ -117,6 +118,14 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		limit = 0
 	}
 
+	// Progress on stderr (a terminal, or progress = always): a bar per bag
+	// against its planned bytes, and the run's totals below.
+	prog := progress.New(errOut, st.Progress)
+	defer prog.Close()
+	errOut = prog.Stderr()
+	in = prog.Input(in)
+	total := prog.Counter("gb-pack", "bags", progress.RateBytes)
+
 	w := records.NewWriter(out)
 	r := records.NewReader(in, name)
 	warnings := 0
@@ -151,22 +160,29 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			return &records.LineError{Name: name, Line: l.No, Msg: fmt.Sprintf("bag %s was planned for keys %s, but %s gives %s", b.id, b.keys, ks.File, ks.ID),
 				Hint: "the keys changed after gb-scan ran; run the scan and plan again"}
 		}
-		if err := waitForRoom(ctx, staged, out, limit, b.bytes, opts.Poll, errOut); err != nil {
+		idle := prog.Idle()
+		err = waitForRoom(ctx, staged, out, limit, b.bytes, opts.Poll, errOut)
+		idle()
+		if err != nil {
 			return err
 		}
 		raw := append([]byte(nil), l.Raw...)
 		p := reuse(leftovers, raw, filepath.Join(st.StagingDir, bag.StagedName(b.key)), errOut)
 		if p == nil {
-			p, err = packBag(ctx, b, st, ks, opts.Now, w, errOut)
+			job := total.Bar(b.id, b.bytes)
+			p, err = packBag(ctx, b, st, ks, opts.Now, w, errOut, job)
 			if err != nil {
+				job.Fail()
 				return fmt.Errorf("bag %s: %w", b.id, err)
 			}
+			job.Done()
 			if err := writeSidecar(p, raw); err != nil {
 				return fmt.Errorf("bag %s: %w", b.id, err)
 			}
 		}
 		warnings += p.Warnings
 		staged[p.File] = p.Bytes
+		total.AddItems(1)
 		nBags++
 		nBytes += p.Bytes
 		nContent += p.ContentBytes
@@ -186,6 +202,8 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	for _, lo := range leftovers {
 		lo.remove()
 	}
+	total.Done()
+	prog.Close()
 	fmt.Fprintf(errOut, "gb-pack: %d bags packed, %s from %s of files\n", nBags, cost.Bytes(nBytes), cost.Bytes(nContent))
 	if warnings > 0 {
 		return fmt.Errorf("%d entries were skipped or changed while packed: %w", warnings, records.ErrWarnings)
@@ -435,7 +453,7 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 
 var errStop = errors.New("stop")
 
-func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, now func() time.Time, w *records.Writer, errOut io.Writer) (*Packed, error) {
+func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, now func() time.Time, w *records.Writer, errOut io.Writer, job *progress.Job) (*Packed, error) {
 	ex := &config.Excluder{}
 	for _, p := range b.excludes {
 		if err := ex.Add(p); err != nil {
@@ -482,6 +500,9 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 	if err != nil {
 		return nil, err
 	}
+	if job != nil {
+		bw.Progress = job.AddBytes
+	}
 	man := bufio.NewWriterSize(mf, 1<<20)
 	menc := json.NewEncoder(man)
 	menc.SetEscapeHTML(false)
@@ -516,6 +537,9 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 		}
 		if skipped {
 			return nil
+		}
+		if !info.IsDir() {
+			job.AddFiles(1) // as gb-scan counts them
 		}
 		e.Atom, e.AtomB64 = a.key, ""
 		if _, b64 := records.EncodePath(a.exactKey); b64 != "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/fault"
+	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
 )
@@ -24,6 +25,8 @@ type Options struct {
 	Input string
 	// BagClass is the storage class for bags (DEEP_ARCHIVE).
 	BagClass string
+	// Progress is the progress setting: auto (or ""), always or never.
+	Progress string
 }
 
 // Uploaded reports a bag that is safely stored.
@@ -67,6 +70,14 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			return err
 		}
 	}
+	// Progress on stderr (a terminal, or progress = always): a bar per bag
+	// as its bytes are sent, and the run's totals below.
+	prog := progress.New(errOut, opts.Progress)
+	defer prog.Close()
+	errOut = prog.Stderr()
+	in = prog.Input(in)
+	total := prog.Counter("gb-put", "bags", progress.RateBytes)
+
 	w := records.NewWriter(out)
 	r := records.NewReader(in, name)
 	failed, stored, adopted := 0, 0, 0
@@ -94,9 +105,11 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if err := w.WriteRaw(l.Raw); err != nil {
 			return err
 		}
-		up, err := upload(ctx, opts, p, errOut)
+		job := total.Bar(p.bag, p.size)
+		up, err := upload(ctx, opts, p, errOut, job)
 		fault.Point("put.stored")
 		if err != nil {
+			job.Fail()
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -104,6 +117,8 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			fmt.Fprintf(errOut, "gb-put: error: bag %s: %v\n", p.bag, err)
 			return w.Write(Failed{Kind: records.KindFailed, Bag: p.bag, Key: p.key, Error: err.Error()})
 		}
+		job.Done()
+		total.AddItems(1)
 		if err := w.Write(up); err != nil {
 			return err
 		}
@@ -132,6 +147,8 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := w.Err(); err != nil {
 		return err
 	}
+	total.Done()
+	prog.Close()
 	fmt.Fprintf(errOut, "gb-put: %d bags stored (%s, %s sent, %d already there), %d failed, at %s\n", stored, cost.Bytes(storedBytes), cost.Bytes(sentBytes), adopted, failed, opts.Store)
 	if failed > 0 {
 		return fmt.Errorf("%d bags were not uploaded; their atoms are retried on the next run", failed)
@@ -145,12 +162,13 @@ type packedIn struct {
 	manifestStaged                             bool // manifest is a staged file of this bag's (encrypted)
 }
 
-func upload(ctx context.Context, opts Options, p packedIn, errOut io.Writer) (Uploaded, error) {
+func upload(ctx context.Context, opts Options, p packedIn, errOut io.Writer, job *progress.Job) (Uploaded, error) {
 	up := Uploaded{Kind: records.KindUploaded, Bag: p.bag, Key: p.key, SHA256: p.sha, ManifestKey: p.manifestKey}
 	info, err := opts.Store.Head(ctx, p.key)
 	switch {
 	case err == nil && info.SHA256 == p.sha && info.Size == p.size:
 		up.Adopted = true
+		job.AddBytes(p.size)
 	case err == nil && info.Metadata["gb-bag"] != p.bag:
 		return up, fmt.Errorf("%s already exists in %s with other content, stored for another bag (%q); not replacing it", p.key, opts.Store, info.Metadata["gb-bag"])
 	case err == nil:
@@ -179,10 +197,14 @@ func upload(ctx context.Context, opts Options, p packedIn, errOut io.Writer) (Up
 			return up, fmt.Errorf("staged bag %s is %d bytes, the packed record says %d", p.file, fi.Size(), p.size)
 		}
 		sent := int64(-1)
+		var onProgress func(int64)
+		if job != nil {
+			onProgress = job.AddBytes
+		}
 		// The journal beside the staged bag lets an interrupted multipart
 		// upload resume on the next run instead of starting over.
 		info, err = opts.Store.Put(ctx, p.key, f, p.size, store.PutOptions{StorageClass: opts.BagClass, SHA256: p.sha,
-			Metadata: map[string]string{"gb-bag": p.bag, "gb-sha256": p.sha}, Journal: p.file + ".upload.json", Sent: &sent})
+			Metadata: map[string]string{"gb-bag": p.bag, "gb-sha256": p.sha}, Journal: p.file + ".upload.json", Sent: &sent, Progress: onProgress})
 		if sent < 0 {
 			sent = p.size
 		}

@@ -26,15 +26,20 @@ func BenchmarkScan(b *testing.B) {
 	if err := os.WriteFile(list, []byte(src+" ::MUTABLE\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	st := &config.Settings{StateDir: filepath.Join(dir, "state"), TargetBagGB: 40, Compress: "zstd"}
-	if err := st.Finish(); err != nil {
-		b.Fatal(err)
+	// With progress off (never) and drawn (always, to io.Discard).
+	for _, progress := range []string{"never", "always"} {
+		b.Run("progress="+progress, func(b *testing.B) {
+			st := &config.Settings{StateDir: filepath.Join(dir, "state"), TargetBagGB: 40, Compress: "zstd", Progress: progress}
+			if err := st.Finish(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := scan.Run(context.Background(), nil, io.Discard, io.Discard, scan.Options{Settings: st, ListFile: list}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(tree.Files)*float64(b.N)/b.Elapsed().Seconds(), "files/s")
+		})
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := scan.Run(context.Background(), nil, io.Discard, io.Discard, scan.Options{Settings: st, ListFile: list}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(tree.Files)*float64(b.N)/b.Elapsed().Seconds(), "files/s")
 }

@@ -338,7 +338,7 @@ func (l *Local) Put(ctx context.Context, key string, body io.ReaderAt, size int6
 
 	h := sha256.New()
 	buf := make([]byte, 1<<20)
-	n, err := io.CopyBuffer(io.MultiWriter(tmp, h), &ctxReader{ctx: ctx, r: io.NewSectionReader(body, 0, size)}, buf)
+	n, err := io.CopyBuffer(io.MultiWriter(tmp, h), &ctxReader{ctx: ctx, r: io.NewSectionReader(body, 0, size), progress: opts.Progress}, buf)
 	if err != nil {
 		return ObjectInfo{}, fmt.Errorf("put %q: %w", key, err)
 	}
@@ -757,15 +757,20 @@ func (l *Local) Restore(ctx context.Context, key string, req RestoreRequest) err
 }
 
 type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
+	ctx      context.Context
+	r        io.Reader
+	progress func(int64) // PutOptions.Progress, per chunk read
 }
 
 func (c *ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return c.r.Read(p)
+	n, err := c.r.Read(p)
+	if n > 0 && c.progress != nil {
+		c.progress(int64(n))
+	}
+	return n, err
 }
 
 // lock serialises commits, deletes and restore requests across every

@@ -423,7 +423,7 @@ func (s *S3) putSingle(ctx context.Context, key string, body io.ReaderAt, size i
 		return fmt.Errorf("%s: %w: body has sha256 %x, want %s", key, ErrChecksum, sum, opts.SHA256)
 	}
 	meta[shaMetaKey] = hex.EncodeToString(sum[:])
-	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), Body: bytes.NewReader(buf),
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), Body: sendBody(buf, opts.Progress),
 		ContentLength: aws.Int64(size), StorageClass: types.StorageClass(opts.StorageClass), Metadata: meta,
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: b64(sum[:]), IfNoneMatch: aws.String("*")}, unsignedPayload)
 	return s.classify(key, err)
@@ -524,10 +524,13 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, siz
 			sum := crc32c(buf)
 			if have, ok := done[int32(i+1)]; ok && aws.ToString(have.ChecksumCRC32C) == sum {
 				parts[i] = types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ChecksumCRC32C: have.ChecksumCRC32C, ETag: have.ETag}
+				if opts.Progress != nil {
+					opts.Progress(n)
+				}
 				return nil
 			}
 			out, err := s.client.UploadPart(gctx, &s3.UploadPartInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: uploadID,
-				PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(buf), ContentLength: aws.Int64(n),
+				PartNumber: aws.Int32(int32(i + 1)), Body: sendBody(buf, opts.Progress), ContentLength: aws.Int64(n),
 				ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c, ChecksumCRC32C: aws.String(sum)}, unsignedPayload)
 			if err != nil {
 				return s.classify(key, err)
@@ -569,6 +572,39 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, siz
 	}
 	return nil
 }
+
+// sendBody is a request body of b; with progress set, it reports bytes as
+// the HTTP client reads them to send.
+func sendBody(b []byte, progress func(int64)) io.ReadSeeker {
+	if progress == nil {
+		return bytes.NewReader(b)
+	}
+	return &progressBody{r: bytes.NewReader(b), progress: progress}
+}
+
+// progressBody reports how far a request body has been read. A retry
+// rewinds it and sends it again; only bytes past the furthest point read
+// before are reported, so a part sent twice counts once.
+type progressBody struct {
+	r        *bytes.Reader
+	high     int64
+	progress func(int64)
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if pos := b.r.Size() - int64(b.r.Len()); pos > b.high {
+		b.progress(pos - b.high)
+		b.high = pos
+	}
+	return n, err
+}
+
+func (b *progressBody) Seek(offset int64, whence int) (int64, error) {
+	return b.r.Seek(offset, whence)
+}
+
+func (b *progressBody) Len() int { return b.r.Len() }
 
 // journal is what resuming an upload needs; the parts themselves are asked
 // of the server (ListParts), which is the only authority on them.

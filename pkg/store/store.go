@@ -51,6 +51,11 @@ type PutOptions struct {
 	// Sent, when set, is told how many bytes went over the wire (less
 	// than the size when an upload resumed).
 	Sent *int64
+	// Progress, when set, is called as the body is stored, with the
+	// bytes done since the last call (parts an interrupted upload left on
+	// the server count as done). It may be called from several
+	// goroutines at once and must be quick (gb-put's progress bars).
+	Progress func(n int64)
 }
 
 // RestoreStatus is the state of a restored (thawed) copy of a cold object.

@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,6 +102,7 @@ var tests = []test{
 	{name: "ExpiryRefreezes", timed: true, run: testExpiry},
 	{name: "RestoreOfRestoredIsNotAnError", timed: true, run: testRestoreRestored},
 	{name: "LargeObjectRoundTrip", run: testLarge},
+	{name: "ProgressCountsEveryByte", run: testProgress},
 	{name: "ConcurrentPutsOfDifferentKeys", run: testConcurrentKeys},
 	{name: "ConcurrentPutsOfOneKey", cold: true, run: testConcurrentSameKey},
 }
@@ -739,6 +741,24 @@ func testLarge(t *testing.T, s store.Store, _ Harness) {
 	}
 	if got := get(t, s, "large/bag.tar", n-5, -1); !bytes.Equal(got, b[n-5:]) {
 		t.Errorf("ranged Get of the tail: wrong bytes")
+	}
+}
+
+// Progress is told every byte of the body once, in pieces as it goes
+// (gb-put's bars), for objects stored in one piece and in parts alike.
+func testProgress(t *testing.T, s store.Store, _ Harness) {
+	for _, n := range []int{100 << 10, 20 << 20} {
+		b := data(uint64(n), n)
+		var done, calls atomic.Int64
+		key := fmt.Sprintf("progress/%d.tar", n)
+		put(t, s, key, b, store.PutOptions{StorageClass: store.Standard, SHA256: sum(b),
+			Progress: func(k int64) { done.Add(k); calls.Add(1) }})
+		if done.Load() != int64(n) {
+			t.Errorf("%d bytes: Progress was told %d", n, done.Load())
+		}
+		if n > 1<<20 && calls.Load() < 2 {
+			t.Errorf("%d bytes: Progress was called %d times; want it as the body goes", n, calls.Load())
+		}
 	}
 }
 
