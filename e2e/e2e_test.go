@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/gbarchive/gb/internal/s3test"
+	"github.com/gbarchive/gb/internal/sshtest"
 	"github.com/gbarchive/gb/internal/testtree"
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -77,7 +78,10 @@ func requireTools(t *testing.T, tools ...string) {
 }
 
 func TestScripts(t *testing.T) {
-	requireTools(t, "tar", "zstd", "jq", "flock", "bash", "age", "script")
+	requireTools(t, "tar", "zstd", "jq", "flock", "bash", "age", "script", "sshfs", "fusermount", "ssh", "ssh-keygen")
+	if _, err := sshtest.Sshd(); err != nil {
+		requireTools(t, "sshd")
+	}
 	s3ep := s3test.Endpoint(t)
 	faulty := s3test.NewFaulty(t, 1)
 	otherRegion := s3test.NewOtherRegion(t, "eu-west-3")
@@ -114,6 +118,7 @@ func runScripts(t *testing.T, mode, s3ep, faultyEP, otherRegionEP string) {
 			// Never ask an EC2 metadata service: tests talk to loopback only.
 			env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 			env.Setenv("MODE", mode)
+			env.Values["sshd"] = &sshdHolder{}
 			if mode == "s3" {
 				bucket := fmt.Sprintf("gb-e2e-%x", sha256.Sum256([]byte(env.WorkDir)))[:30]
 				if _, err := s3client(s3ep).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -147,6 +152,7 @@ func runScripts(t *testing.T, mode, s3ep, faultyEP, otherRegionEP string) {
 			"s3":         cmdS3,
 			"fetchstore": cmdFetchStore,
 			"advance":    cmdAdvance,
+			"sshd":       cmdSshd,
 		},
 		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") != "",
 	})
@@ -205,12 +211,17 @@ func cmdMktree(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(testtree.Make(ts.MkAbs(args[0]), big))
 }
 
-// cmptree ORIG RESTORED: trees equal in content, modes, mtimes, links.
+// cmptree [-nohardlinks] ORIG RESTORED: trees equal in content, modes,
+// mtimes, links (and hard-link groups unless -nohardlinks).
 func cmdCmptree(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 2 {
-		ts.Fatalf("usage: cmptree ORIG RESTORED")
+	var o testtree.CompareOptions
+	if len(args) > 0 && args[0] == "-nohardlinks" {
+		o.IgnoreHardLinks, args = true, args[1:]
 	}
-	diffs, err := testtree.Compare(ts.MkAbs(args[0]), ts.MkAbs(args[1]), false)
+	if len(args) != 2 {
+		ts.Fatalf("usage: cmptree [-nohardlinks] ORIG RESTORED")
+	}
+	diffs, err := testtree.CompareWith(ts.MkAbs(args[0]), ts.MkAbs(args[1]), o)
 	ts.Check(err)
 	if neg {
 		if len(diffs) == 0 {
@@ -329,3 +340,37 @@ func keyArg(ts *testscript.TestScript, arg string) string {
 	}
 	return arg
 }
+
+// sshd start|stop: a real OpenSSH server on 127.0.0.1 for this script
+// (internal/sshtest). start sets SSH_CONFIG (aliases gbhost, gbbadkey
+// and gbdead) and GB_SSH_COMMAND so gb reaches it as a user's
+// ~/.ssh/config would; stop makes the host unreachable.
+func cmdSshd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: sshd start|stop")
+	}
+	v, _ := ts.Value("sshd").(*sshdHolder)
+	if v == nil {
+		ts.Fatalf("sshd: no holder (Setup)")
+	}
+	switch args[0] {
+	case "start":
+		if v.s != nil {
+			v.s.Stop()
+		}
+		s, err := sshtest.Start(ts.MkAbs(".sshd"))
+		ts.Check(err)
+		v.s = s
+		ts.Defer(s.Stop)
+		ts.Setenv("SSH_CONFIG", s.Config)
+		ts.Setenv("GB_SSH_COMMAND", "ssh -F "+s.Config)
+	case "stop":
+		if v.s != nil {
+			v.s.Stop()
+		}
+	default:
+		ts.Fatalf("usage: sshd start|stop")
+	}
+}
+
+type sshdHolder struct{ s *sshtest.Server }

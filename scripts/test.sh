@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Runs every gb test: go vet, then the unit, store-conformance and
 # end-to-end tests with the race detector. The end-to-end tests check bags
-# with stock GNU tar, zstd, jq and age; this script installs them from Debian's
-# packages when they are missing (as root, or with sudo).
+# with stock GNU tar, zstd, jq and age, and remote sources go through a real
+# sshd and sshfs; this script installs them from Debian's packages when they
+# are missing (as root, or with sudo).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 missing=()
-for tool in tar:tar zstd:zstd jq:jq flock:util-linux age:age script:bsdutils zsh:zsh fish:fish; do
+for tool in tar:tar zstd:zstd jq:jq flock:util-linux age:age script:bsdutils zsh:zsh fish:fish \
+	sshfs:sshfs fusermount:fuse3 ssh:openssh-client ssh-keygen:openssh-client; do
 	command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
+# A real sshd on 127.0.0.1 serves the remote-source tests (e2e/remote.txtar).
+[ -x /usr/sbin/sshd ] || command -v sshd >/dev/null 2>&1 || missing+=(openssh-server)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "test.sh: installing ${missing[*]}" >&2
 	sudo=

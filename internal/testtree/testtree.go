@@ -149,6 +149,21 @@ func Snapshot(root string) (map[string]Entry, error) {
 // extra paths, type, content, mode, mtime (seconds), link targets, and
 // hard-link groups.
 func Compare(a, b string, ignoreRootMtime bool) ([]string, error) {
+	return CompareWith(a, b, CompareOptions{IgnoreRootMtime: ignoreRootMtime})
+}
+
+// CompareOptions relax Compare.
+type CompareOptions struct {
+	IgnoreRootMtime bool
+	// IgnoreHardLinks: a tree read over sshfs shows no hard links (SFTP
+	// reports no link count), so its restored copy holds each name as a
+	// file of its own.
+	IgnoreHardLinks bool
+}
+
+// CompareWith is Compare with options.
+func CompareWith(a, b string, o CompareOptions) ([]string, error) {
+	ignoreRootMtime := o.IgnoreRootMtime
 	sa, err := Snapshot(a)
 	if err != nil {
 		return nil, err
@@ -207,7 +222,7 @@ func Compare(a, b string, ignoreRootMtime bool) ([]string, error) {
 		}
 	}
 	for _, g := range groupA {
-		if len(g) < 2 {
+		if len(g) < 2 || o.IgnoreHardLinks {
 			continue
 		}
 		ib := sb[g[0]].Inode

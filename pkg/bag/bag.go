@@ -150,7 +150,15 @@ type Entry = manifest.Entry
 // go in as SCHILY.xattr records (xattr.go). warn is set for a problem that
 // skipped or damaged this entry but not the bag; err is fatal.
 func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn, err error) {
-	name := fstree.MemberName(abs)
+	return w.AddAs(abs, abs, info)
+}
+
+// AddAs is Add for a file read at abs and recorded as recName: the path
+// that the manifest gives and the member name comes from. They differ for
+// a remote source, read under its mount point and recorded as
+// host:/path (pkg/remote).
+func (w *Writer) AddAs(abs, recName string, info fs.FileInfo) (e Entry, skipped bool, warn, err error) {
+	name := fstree.MemberName(recName)
 	m := info.Mode()
 	// Whole seconds, as GNU tar's default format keeps them: a sub-second
 	// mtime would need a PAX extended header (1 KiB more to format and
@@ -173,7 +181,7 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 		hdr.Uid, hdr.Gid = int(s.Uid), int(s.Gid)
 	}
 	e = Entry{Kind: manifest.KindFile, Mtime: info.ModTime().UTC().Format(time.RFC3339Nano), Mode: fmt.Sprintf("%04o", hdr.Mode)}
-	e.Path, e.PathB64 = records.EncodePath(abs)
+	e.Path, e.PathB64 = records.EncodePath(recName)
 	var f *os.File
 	var regs []region // data regions of a sparse file
 	switch {
@@ -207,9 +215,9 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 			e.Nlink, e.Inode = uint64(st.Nlink), fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 			if first, ok := w.links[id]; ok {
 				hdr.Typeflag = tar.TypeLink
-				hdr.Linkname = first
+				hdr.Linkname = fstree.MemberName(first)
 				e.Type = "hardlink"
-				e.Link, e.LinkB64 = records.EncodePath("/" + first)
+				e.Link, e.LinkB64 = records.EncodePath(first)
 				break
 			}
 		}
@@ -223,7 +231,7 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 			return e, true, oerr, nil
 		}
 		if st != nil && st.Nlink > 1 {
-			w.links[[2]uint64{uint64(st.Dev), st.Ino}] = name
+			w.links[[2]uint64{uint64(st.Dev), st.Ino}] = recName
 		}
 		defer f.Close()
 		hdr.Typeflag = tar.TypeReg
@@ -322,9 +330,12 @@ func isReadErr(err error) bool {
 // openNoAtime opens for reading without touching atime where the kernel
 // allows it (only the owner or root may ask).
 func openNoAtime(p string) (*os.File, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOATIME, 0)
+	// O_NOFOLLOW: the entry was a regular file when it was stat'ed; if it
+	// is a symlink now, its target is not what the bag describes (and
+	// could be anything on this machine, e.g. through a remote source).
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOATIME|syscall.O_NOFOLLOW, 0)
 	if err != nil && errors.Is(err, syscall.EPERM) {
-		return os.Open(p)
+		return os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	}
 	return f, err
 }

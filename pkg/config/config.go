@@ -29,7 +29,8 @@ type Settings struct {
 	ManifestDir     string  `name:"manifest-dir" env:"GB_MANIFEST_DIR" ini:"settings,path" placeholder:"DIR" help:"Where per-bag manifests are kept (default: STATE/manifests)."`
 	InventoryFile   string  `name:"inventory-file" env:"GB_INVENTORY_FILE" ini:"settings,path" placeholder:"FILE" help:"The inventory (default: STATE/inventory.json)."`
 	InventoryBakDir string  `name:"inventory-bak-dir" env:"GB_INVENTORY_BAK_DIR" ini:"settings,path" placeholder:"DIR" help:"Daily backups of the inventory (default: STATE/invbak)."`
-	MntBase         string  `name:"mnt-base" env:"GB_MNT_BASE" ini:"settings,path" placeholder:"DIR" help:"Mount point root for remote sources."`
+	MntBase         string  `name:"mnt-base" env:"GB_MNT_BASE" ini:"settings,path" placeholder:"DIR" help:"Where remote sources (user@host:/path) are mounted with sshfs while read (default: STATE/mnt)."`
+	SSHCommand      string  `name:"ssh-command" env:"GB_SSH_COMMAND" ini:"settings" default:"ssh" placeholder:"CMD" help:"The ssh that sshfs and gb run for remote sources, split on spaces (e.g. \"ssh -F /etc/gb/ssh_config\")."`
 	ExcludeFile     string  `name:"exclude-file" env:"GB_EXCLUDE_FILE" ini:"settings,path" placeholder:"FILE" help:"Tar-style exclude patterns (default: exclude.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
 	EncryptFile     string  `name:"encrypt-file" env:"GB_ENCRYPT_FILE" ini:"settings,path" placeholder:"FILE" help:"Atom paths to encrypt (default: encrypt.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
 	RecipientsFile  string  `name:"recipients-file" env:"GB_RECIPIENTS_FILE" ini:"settings,path" placeholder:"FILE" help:"age public keys (age1…) that encrypted bags are encrypted to (default: recipients.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
@@ -136,6 +137,7 @@ func (s *Settings) Finish() error {
 	def(&s.ManifestDir, "manifests")
 	def(&s.InventoryFile, "inventory.json")
 	def(&s.InventoryBakDir, "invbak")
+	def(&s.MntBase, "mnt")
 	if s.TargetBagGB <= 0 {
 		return &Error{Msg: fmt.Sprintf("target_bag_gb must be above 0, not %v", s.TargetBagGB)}
 	}

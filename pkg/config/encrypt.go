@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/gbarchive/gb/pkg/remote"
 )
 
 // EncryptList is encrypt.txt: paths whose atoms are encrypted, on top of
@@ -39,10 +42,17 @@ func ParseEncryptFile(path string) (*EncryptList, error) {
 		line, rerr := r.ReadString('\n')
 		t := strings.TrimRight(line, "\r\n")
 		if s := strings.TrimSpace(t); s != "" && !strings.HasPrefix(s, "#") {
-			if !strings.HasPrefix(s, "/") {
+			if r, ok, err := remote.Parse(s); ok {
+				// An atom of a remote source, named as list.txt names it.
+				if err != nil {
+					return nil, &Error{File: path, Line: no, Msg: err.Error(), Hint: "remote atoms are written user@host:/absolute/path"}
+				}
+				l.Entries = append(l.Entries, EncryptEntry{Path: r.String(), Line: no})
+			} else if !strings.HasPrefix(s, "/") {
 				return nil, &Error{File: path, Line: no, Msg: fmt.Sprintf("%s is not an absolute path", s), Hint: "list atoms by their full local path, as inventory_dryrun.json shows them"}
+			} else {
+				l.Entries = append(l.Entries, EncryptEntry{Path: filepath.Clean(s), Line: no})
 			}
-			l.Entries = append(l.Entries, EncryptEntry{Path: filepath.Clean(s), Line: no})
 		}
 		if rerr != nil {
 			return l, nil
@@ -56,7 +66,7 @@ func (l *EncryptList) Check(sources []Source) error {
 	for _, e := range l.Entries {
 		ok := false
 		for _, s := range sources {
-			if e.Path == s.Path || within(e.Path, s.Path) || within(s.Path, e.Path) {
+			if e.Path == s.Location || within(e.Path, s.Location) || within(s.Location, e.Path) {
 				ok = true
 				break
 			}
@@ -68,7 +78,8 @@ func (l *EncryptList) Check(sources []Source) error {
 	return nil
 }
 
-// Covers reports whether the atom at atomPath, of kind kind ("dir",
+// Covers reports whether the atom at atomPath (a record path: local, or
+// [user@]host:/path for a remote source), of kind kind ("dir",
 // "loose" or "tree") in source src, is to be encrypted. A line naming a
 // path inside an atom encrypts the whole atom (an atom is packed whole),
 // a line naming a source or anything above it encrypts all its atoms, and
@@ -80,12 +91,14 @@ func (l *EncryptList) Covers(src Source, atomPath, kind string) bool {
 	}
 	for _, e := range l.Entries {
 		p := e.Path
-		if p == src.Path || within(src.Path, p) {
+		if p == src.Location || within(src.Location, p) {
 			return true
 		}
 		switch kind {
 		case "loose":
-			if filepath.Dir(p) == src.Path {
+			if path.Dir(p) == src.Location {
+				// For a remote source the Lstat fails: the loose atom is
+				// encrypted then, never left in plaintext by doubt.
 				if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
 					return true
 				}

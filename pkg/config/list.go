@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gbarchive/gb/pkg/remote"
 )
 
 // Source modes (list.txt tags).
@@ -16,8 +18,9 @@ const (
 
 // Source is one line of list.txt.
 type Source struct {
-	Location string // as written, cleaned (a local absolute path for now)
-	Path     string // where it is read on this machine
+	Location string // as written, cleaned: a local absolute path, or [user@]host:/path
+	Path     string // where it is read on this machine ("" for a remote source until it is mounted)
+	Remote   bool   // Location is [user@]host:/path (pkg/remote mounts it)
 	Mode     string // Mutable or Immutable
 	Encrypt  bool
 	Line     int
@@ -53,15 +56,15 @@ func ParseList(path string) ([]Source, error) {
 			return nil, err
 		}
 		src.Line = no
-		if prev, dup := seen[src.Path]; dup {
+		if prev, dup := seen[src.Location]; dup {
 			return nil, &Error{File: path, Line: no, Msg: fmt.Sprintf("%s is listed twice (first on line %d)", src.Location, prev), Hint: "keep one line per source"}
 		}
 		for _, o := range out {
-			if within(src.Path, o.Path) || within(o.Path, src.Path) {
+			if within(src.Location, o.Location) || within(o.Location, src.Location) {
 				return nil, &Error{File: path, Line: no, Msg: fmt.Sprintf("%s overlaps %s on line %d", src.Location, o.Location, o.Line), Hint: "sources must not contain each other; use exclude.txt to leave a sub-directory out"}
 			}
 		}
-		seen[src.Path] = no
+		seen[src.Location] = no
 		out = append(out, src)
 		if rerr != nil {
 			break
@@ -106,10 +109,15 @@ func parseListLine(s string) (Source, *Error) {
 	if src.Mode == "" {
 		return src, &Error{Msg: fmt.Sprintf("%s has no ::MUTABLE or ::IMMUTABLE tag", loc), Hint: "::MUTABLE: each sub-directory is an atom; ::IMMUTABLE: the whole directory is one atom"}
 	}
-	if !strings.HasPrefix(loc, "/") {
-		if i := strings.Index(loc, ":/"); i > 0 && !strings.Contains(loc[:i], "/") {
-			return src, &Error{Msg: fmt.Sprintf("%s is a remote source; remote sources are not available yet", loc), Hint: "mount it (e.g. with sshfs) and list the mount point"}
+	if r, ok, err := remote.Parse(loc); ok {
+		if err != nil {
+			return src, &Error{Msg: err.Error(), Hint: "remote sources are written user@host:/absolute/path"}
 		}
+		src.Location = r.String()
+		src.Remote = true
+		return src, nil
+	}
+	if !strings.HasPrefix(loc, "/") {
 		return src, &Error{Msg: fmt.Sprintf("%s is not an absolute path", loc)}
 	}
 	src.Location = filepath.Clean(loc)

@@ -33,6 +33,15 @@ func TestParseList(t *testing.T) {
 			},
 		},
 		{
+			name: "remote sources, seed style",
+			list: "greenc@fox:/home/greenc/Books ::MUTABLE\nfox:/srv//photos/ ::IMMUTABLE ::ENCRYPT\n/home/greenc/Books ::MUTABLE\n",
+			want: []config.Source{
+				{Location: "greenc@fox:/home/greenc/Books", Remote: true, Mode: config.Mutable, Line: 1},
+				{Location: "fox:/srv/photos", Remote: true, Mode: config.Immutable, Encrypt: true, Line: 2},
+				{Location: "/home/greenc/Books", Path: "/home/greenc/Books", Mode: config.Mutable, Line: 3},
+			},
+		},
+		{
 			name: "tags in any case",
 			list: "/a ::mutable\n/b ::Immutable\n/c ::MuTaBlE\n",
 			want: []config.Source{
@@ -125,8 +134,10 @@ func TestParseListErrors(t *testing.T) {
 		{"inner source", "/data ::MUTABLE\n/data/sub ::MUTABLE\n", 2, "/data/sub overlaps /data on line 1"},
 		{"outer source", "/data/sub ::MUTABLE\n\n/data ::IMMUTABLE\n", 3, "/data overlaps /data/sub on line 1"},
 		{"root overlaps everything", "/x ::MUTABLE\n/ ::MUTABLE\n", 2, "overlaps"},
-		{"remote user@host", "greenc@fox:/home/greenc/Books ::MUTABLE\n", 1, "remote sources are not available yet"},
-		{"remote host", "fox:/srv ::IMMUTABLE\n", 1, "remote source"},
+		{"remote relative path", "greenc@fox:Books ::MUTABLE\n", 1, "the remote path must be absolute"},
+		{"remote empty user", "@fox:/srv ::IMMUTABLE\n", 1, "empty user name"},
+		{"remote duplicate", "fox:/srv ::MUTABLE\nfox:/srv/ ::MUTABLE\n", 2, "listed twice"},
+		{"remote overlap", "me@fox:/srv ::MUTABLE\nme@fox:/srv/a ::MUTABLE\n", 2, "overlaps"},
 		{"relative path", "/a ::MUTABLE\nBooks ::MUTABLE\n", 2, "Books is not an absolute path"},
 		{"dot relative path", "./Books ::MUTABLE\n", 1, "not an absolute path"},
 		{"relative with colon", "a/b:/c ::MUTABLE\n", 1, "not an absolute path"},

@@ -29,6 +29,7 @@ import (
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
+	"github.com/gbarchive/gb/pkg/remote"
 	"github.com/tidwall/gjson"
 	"golang.org/x/sys/unix"
 )
@@ -126,6 +127,11 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	in = prog.Input(in)
 	total := prog.Counter("gb-pack", "bags", progress.RateBytes)
 
+	// Bags of remote sources are read through an sshfs mount made when
+	// the first such bag comes, and unmounted when gb-pack ends.
+	mounter := remote.NewMounter(remote.Options{Base: st.MntBase, SSHCommand: st.SSHCommand})
+	defer mounter.Close()
+
 	w := records.NewWriter(out)
 	r := records.NewReader(in, name)
 	warnings := 0
@@ -170,7 +176,23 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		p := reuse(leftovers, raw, filepath.Join(st.StagingDir, bag.StagedName(b.key)), errOut)
 		if p == nil {
 			job := total.Bar(b.id, b.bytes)
-			p, err = packBag(ctx, b, st, ks, opts.Now, w, errOut, job)
+			p, err = packBag(ctx, b, st, ks, opts.Now, w, errOut, job, mounter)
+			var re *remote.Error
+			if errors.As(err, &re) {
+				// The host went away since gb-scan: this bag is left
+				// out, its atoms keep their last backup, and the next
+				// run packs them again.
+				job.Fail()
+				warnings++
+				fmt.Fprintf(errOut, "gb-pack: warning: bag %s not packed: %v\n", b.id, err)
+				if re.Hint != "" {
+					fmt.Fprintf(errOut, "gb-pack: hint: %s\n", re.Hint)
+				}
+				if err := w.Write(records.NewWarning("pack", b.source, fmt.Errorf("bag %s not packed: %w", b.id, err))); err != nil {
+					return err
+				}
+				return w.WriteRaw(raw)
+			}
 			if err != nil {
 				job.Fail()
 				return fmt.Errorf("bag %s: %w", b.id, err)
@@ -391,8 +413,8 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 	if b.key == "" || strings.HasPrefix(b.key, "/") || strings.Contains(b.key, "..") {
 		return b, l.Errorf(name, "bag %s has a bad key %q", b.id, b.key)
 	}
-	if !filepath.IsAbs(b.source) {
-		return b, l.Errorf(name, "bag %s: source %q is not an absolute path", b.id, b.source)
+	if _, isRemote, err := remote.Parse(b.source); err != nil || (!isRemote && !filepath.IsAbs(b.source)) {
+		return b, l.Errorf(name, "bag %s: source %q is not an absolute path or a remote location (host:/path)", b.id, b.source)
 	}
 	b.encrypt, b.keys = l.Get("encrypt").Bool(), l.Get("keys").String()
 	if b.encrypt != strings.HasSuffix(b.key, ".age") {
@@ -453,12 +475,23 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 
 var errStop = errors.New("stop")
 
-func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, now func() time.Time, w *records.Writer, errOut io.Writer, job *progress.Job) (*Packed, error) {
+func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, now func() time.Time, w *records.Writer, errOut io.Writer, job *progress.Job, mounter *remote.Mounter) (*Packed, error) {
 	ex := &config.Excluder{}
 	for _, p := range b.excludes {
 		if err := ex.Add(p); err != nil {
 			return nil, err
 		}
+	}
+	// Records name files as list.txt does; a remote source's are read
+	// under its mount point (local) and named host:/path (name).
+	local := func(p string) string { return p }
+	name := local
+	if remote.IsRemote(b.source) {
+		m, err := mounter.Mount(ctx, b.source)
+		if err != nil {
+			return nil, err
+		}
+		local, name = m.Local, m.Remote
 	}
 	staged := filepath.Join(st.StagingDir, bag.StagedName(b.key))
 	manPath := filepath.Join(st.ManifestDir, manifest.FileName(b.key))
@@ -520,15 +553,15 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 	incomplete := map[string]bool{}
 	add := func(a bagAtom, path string, info fs.FileInfo) error {
 		fault.Point("pack.entry")
-		e, skipped, warn, err := bw.Add(path, info)
+		e, skipped, warn, err := bw.AddAs(path, name(path), info)
 		if err != nil {
 			return err
 		}
 		if warn != nil {
 			p.Warnings++
-			d, _ := records.EncodePath(path)
+			d, _ := records.EncodePath(name(path))
 			fmt.Fprintf(errOut, "gb-pack: warning: %s: %v\n", d, warn)
-			if werr := w.Write(records.NewWarning("pack", path, warn)); werr != nil {
+			if werr := w.Write(records.NewWarning("pack", name(path), warn)); werr != nil {
 				return werr
 			}
 			if (skipped && !errors.Is(warn, bag.ErrNotArchived)) || e.Changed {
@@ -566,22 +599,23 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 			return nil, err
 		}
 		if a.typ != fstree.Tree {
-			if err := ancestor(a, b.source); err != nil {
+			if err := ancestor(a, local(b.source)); err != nil {
 				return nil, err
 			}
 		}
-		werr := fstree.WalkAtom(b.source, a.typ, a.path, ex, func(path string, info fs.FileInfo, err error) error {
+		werr := fstree.WalkAtom(local(b.source), a.typ, local(a.path), ex, func(path string, info fs.FileInfo, err error) error {
+			rp := name(path)
 			if err != nil {
 				p.Warnings++
 				incomplete[a.exactKey] = true
-				d, _ := records.EncodePath(path)
+				d, _ := records.EncodePath(rp)
 				fmt.Fprintf(errOut, "gb-pack: warning: %s: %v\n", d, err)
-				return w.Write(records.NewWarning("pack", path, err))
+				return w.Write(records.NewWarning("pack", rp, err))
 			}
-			if a.from != "" && fstree.Compare(path, a.from) < 0 {
+			if a.from != "" && fstree.Compare(rp, a.from) < 0 {
 				// Before this part: only the directories leading to its
 				// first entry matter.
-				if info.IsDir() && strings.HasPrefix(a.from, path+"/") {
+				if info.IsDir() && strings.HasPrefix(a.from, rp+"/") {
 					return add(a, path, info)
 				}
 				if info.IsDir() {
@@ -589,7 +623,7 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 				}
 				return nil
 			}
-			if a.to != "" && fstree.Compare(path, a.to) >= 0 {
+			if a.to != "" && fstree.Compare(rp, a.to) >= 0 {
 				return errStop
 			}
 			return add(a, path, info)

@@ -193,6 +193,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	var atoms []atomIn
 	sources := map[string]string{} // location -> mode
 	excludes := map[string][]string{}
+	unreachable := map[string]string{}
 	var sourceOrder []string
 	complete := false
 	seen := map[string]int{}
@@ -200,6 +201,13 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		switch l.Kind {
 		case records.KindSource:
 			src := l.Get("source").String()
+			if e := l.Get("error").String(); e != "" {
+				// A remote source gb-scan could not read: nothing is
+				// known of it this run, so its atoms are kept as they
+				// are, like those of a source not listed.
+				unreachable[src] = e
+				return pw.WriteRaw(l.Raw)
+			}
 			if _, ok := sources[src]; !ok {
 				sourceOrder = append(sourceOrder, src)
 			}
@@ -390,6 +398,10 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	}
 	for _, src := range slices.Sorted(maps.Keys(unlisted)) {
 		n := unlisted[src]
+		if _, ok := unreachable[src]; ok {
+			fmt.Fprintf(errOut, "gb-plan: warning: %s could not be read this run; its %d atoms and their bags are kept as last backed up\n", src, n)
+			continue
+		}
 		fmt.Fprintf(errOut, "gb-plan: warning: %s is in the inventory (%d atoms) but not in the source list; its atoms and bags are kept (gb-plan --reset-source %s drops them)\n", src, n, src)
 	}
 

@@ -17,8 +17,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
+	"github.com/gbarchive/gb/pkg/remote"
 	"golang.org/x/sys/unix"
 )
 
@@ -164,6 +166,16 @@ func newExtractor(root *os.Root, b *Bag, overwrite bool, w *records.Writer, errO
 		buf: make([]byte, 1<<20)}
 }
 
+// pathOf is the manifest path of a member: "/" + name for a local
+// source, the name itself for a remote one (host:/path/…, whose member
+// names keep the host: element).
+func (e *extractor) pathOf(rel string) string {
+	if e.mc != nil && remote.IsRemote(e.mc.source) {
+		return rel
+	}
+	return "/" + rel
+}
+
 // planLinks reads the manifest once, with a selection only, to find the
 // selected hard links whose first name is not selected.
 func (e *extractor) planLinks(manifestPath string) error {
@@ -238,7 +250,7 @@ func (e *extractor) extract(ctx context.Context, r io.Reader) error {
 			}
 			continue
 		}
-		abs := "/" + rel
+		abs := e.pathOf(rel)
 		ent, err := e.mc.find(abs)
 		if err != nil {
 			return err
@@ -263,7 +275,7 @@ func (e *extractor) extract(ctx context.Context, r io.Reader) error {
 			if !selected {
 				// Only hard links to it are wanted: write it at the
 				// first of them; its own hardlink entry reports it.
-				dest := strings.TrimPrefix(linkNames[0], "/")
+				dest := fstree.MemberName(linkNames[0])
 				rec.Path, rec.PathB64 = records.EncodePath(linkNames[0])
 				e.realized[abs], e.realizedRec[abs] = dest, rec
 				if err := e.file(ctx, dest, abs, hdr, ent, tr, rec); err != nil {
@@ -596,7 +608,7 @@ func (e *extractor) hardlink(rel string, hdr *tar.Header, rec *FileRecord) {
 		e.skip(rec, ReasonUnsafe, fmt.Errorf("hard link to an %s", bad))
 		return
 	}
-	tgtAbs := "/" + tgt
+	tgtAbs := e.pathOf(tgt)
 	src := tgt
 	if r, ok := e.realized[tgtAbs]; ok {
 		src = r

@@ -24,6 +24,7 @@ type manifestCursor struct {
 	f       *os.File
 	r       *records.Reader
 	rescans int
+	source  string // the header's: a remote one ([user@]host:/path) names members differently
 }
 
 // openManifest opens a manifest and checks that its header names key.
@@ -41,6 +42,7 @@ func openManifest(path, key string) (*manifestCursor, error) {
 		m.Close()
 		return nil, fmt.Errorf("%s: the manifest of %s, not of %s", path, k, key)
 	}
+	m.source = l.Get("source").String()
 	return m, nil
 }
 

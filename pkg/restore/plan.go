@@ -17,6 +17,7 @@ import (
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
+	"github.com/gbarchive/gb/pkg/remote"
 	"github.com/gbarchive/gb/pkg/store"
 )
 
@@ -202,8 +203,8 @@ func (p *planner) matches(in io.Reader, w *records.Writer) error {
 			return w.WriteRaw(l.Raw)
 		}
 		path, err := l.PathField("path")
-		if err != nil || !strings.HasPrefix(path, "/") {
-			return l.Errorf("stdin", "match record without an absolute path")
+		if _, isRemote, rerr := remote.Parse(path); err != nil || rerr != nil || (!isRemote && !strings.HasPrefix(path, "/")) {
+			return l.Errorf("stdin", "match record without an absolute path (or host:/path of a remote source)")
 		}
 		id, key := l.Get("bag").String(), l.Get("key").String()
 		if id == "" || key == "" {

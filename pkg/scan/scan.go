@@ -9,12 +9,14 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -22,7 +24,9 @@ import (
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/keys"
+	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
+	"github.com/gbarchive/gb/pkg/remote"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 )
@@ -48,6 +52,10 @@ type SourceRecord struct {
 	// EncryptFile is encrypt.txt when it exists (gb-commit copies it to
 	// system/).
 	EncryptFile string `json:"encrypt_file,omitempty"`
+	// Error says why a remote source could not be read this run (host
+	// unreachable, authentication refused, path missing). No atom record
+	// follows it, and gb-plan keeps the source's atoms as they were.
+	Error string `json:"error,omitempty"`
 }
 
 // Part is where one bag's share of a split atom starts.
@@ -88,6 +96,7 @@ type Summary struct {
 	Files       int64  `json:"files"`
 	Bytes       int64  `json:"bytes"`
 	Warnings    int64  `json:"warnings"`
+	Unavailable int    `json:"unavailable,omitempty"` // remote sources that could not be read
 	TargetBytes int64  `json:"target_bytes"`
 	Complete    bool   `json:"complete"`
 }
@@ -99,9 +108,22 @@ type scanner struct {
 	w    *records.Writer
 	errW io.Writer
 	warn int64
+	prog *progress.Job // files and bytes seen, counted per directory
+	// mount is the source being scanned when it is remote: paths are
+	// read under its mount point and recorded as host:/path.
+	mount *remote.Mount
+}
+
+// name is the record path of a path read on this machine.
+func (s *scanner) name(local string) string {
+	if s.mount == nil {
+		return local
+	}
+	return s.mount.Remote(local)
 }
 
 func (s *scanner) warning(path string, err error) {
+	path = s.name(path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.warn++
@@ -120,6 +142,11 @@ func unwrap(err error) error {
 // Run scans the sources of opts.ListFile and writes records to out.
 func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) error {
 	st := opts.Settings
+	// Progress on stderr (a terminal, or progress = always): nothing is
+	// known in advance, so counts and their rate.
+	prog := progress.New(errOut, st.Progress)
+	defer prog.Close()
+	errOut = prog.Stderr()
 	sources, err := config.ParseList(opts.ListFile)
 	if err != nil {
 		return err
@@ -157,7 +184,32 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 		}
 		keysID = k.ID
 	}
+	// Remote sources are mounted first, so a host that cannot be reached
+	// is known before anything is written; it is skipped with a warning
+	// and the other sources are scanned.
+	mounter := remote.NewMounter(remote.Options{Base: st.MntBase, SSHCommand: st.SSHCommand})
+	defer mounter.Close()
+	mounts := map[string]*remote.Mount{}
+	unavailable := map[string]error{}
+	for i, src := range sources {
+		if !src.Remote {
+			continue
+		}
+		m, err := mounter.Mount(ctx, src.Location)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			unavailable[src.Location] = err
+			continue
+		}
+		mounts[src.Location] = m
+		sources[i].Path = m.Dir
+	}
 	for _, src := range sources {
+		if unavailable[src.Location] != nil {
+			continue
+		}
 		fi, err := os.Stat(src.Path)
 		if err != nil {
 			return &config.Error{File: opts.ListFile, Line: src.Line, Msg: fmt.Sprintf("%s: %v", src.Location, unwrap(err)), Hint: "fix or remove the line; if it is a disk or mount, attach it first"}
@@ -170,7 +222,8 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	if jobs <= 0 {
 		jobs = 4 * runtime.GOMAXPROCS(0)
 	}
-	s := &scanner{ex: ex, sem: make(chan struct{}, jobs), w: records.NewWriter(out), errW: errOut}
+	s := &scanner{ex: ex, sem: make(chan struct{}, jobs), w: records.NewWriter(out), errW: errOut,
+		prog: prog.Counter("gb-scan", "atoms", progress.RateFiles)}
 	sum := Summary{Kind: records.KindScan, List: opts.ListFile, Sources: len(sources), TargetBytes: st.TargetBytes()}
 
 	for _, src := range sources {
@@ -178,9 +231,25 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 		if src.Encrypt {
 			srcKeys = keysID
 		}
-		if err := s.emit(SourceRecord{Kind: records.KindSource, Source: src.Location, Mode: src.Mode, Encrypt: src.Encrypt, Keys: srcKeys, ListFile: opts.ListFile, Line: src.Line, Excludes: ex.Patterns(), Exclude: exPath, EncryptFile: encFile}); err != nil {
+		srec := SourceRecord{Kind: records.KindSource, Source: src.Location, Mode: src.Mode, Encrypt: src.Encrypt, Keys: srcKeys, ListFile: opts.ListFile, Line: src.Line, Excludes: ex.Patterns(), Exclude: exPath, EncryptFile: encFile}
+		if uerr := unavailable[src.Location]; uerr != nil {
+			srec.Error = uerr.Error()
+			if err := s.emit(srec); err != nil {
+				return err
+			}
+			s.mount = nil
+			s.warning(src.Location, fmt.Errorf("skipped, its atoms keep their last backup: %s", strings.TrimPrefix(uerr.Error(), src.Location+": ")))
+			var re *remote.Error
+			if errors.As(uerr, &re) && re.Hint != "" {
+				fmt.Fprintf(errOut, "gb-scan: hint: %s\n", re.Hint)
+			}
+			sum.Unavailable++
+			continue
+		}
+		if err := s.emit(srec); err != nil {
 			return err
 		}
+		s.mount = mounts[src.Location]
 		refs, err := fstree.ListAtoms(src.Path, src.Mode == config.Mutable, ex)
 		if err != nil {
 			return &config.Error{File: opts.ListFile, Line: src.Line, Msg: fmt.Sprintf("%s: %v", src.Location, unwrap(err))}
@@ -201,7 +270,7 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 			for i, ref := range refs {
 				g.Go(func() error {
 					rec, err := s.atom(ctx, src, ref, st.TargetBytes())
-					if enc.Covers(src, ref.Path, ref.Kind) {
+					if enc.Covers(src, s.name(ref.Path), ref.Kind) {
 						rec.Encrypt, rec.Keys = true, keysID
 					}
 					results[i] <- result{rec, err}
@@ -217,6 +286,7 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 			}
 			if firstErr == nil {
 				firstErr = s.emit(res.rec)
+				s.prog.AddItems(1)
 				sum.Atoms++
 				sum.Files += res.rec.Files
 				sum.Bytes += res.rec.Bytes
@@ -235,7 +305,13 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	if err := s.emit(sum); err != nil {
 		return err
 	}
-	fmt.Fprintf(errOut, "gb-scan: %d sources, %d atoms, %d files, %s\n", sum.Sources, sum.Atoms, sum.Files, cost.Bytes(sum.Bytes))
+	s.prog.Done()
+	prog.Close()
+	unread := ""
+	if sum.Unavailable > 0 {
+		unread = fmt.Sprintf(" (%d remote not reachable, kept as last backed up)", sum.Unavailable)
+	}
+	fmt.Fprintf(errOut, "gb-scan: %d sources%s, %d atoms, %d files, %s\n", sum.Sources, unread, sum.Atoms, sum.Files, cost.Bytes(sum.Bytes))
 	if s.warn > 0 {
 		return fmt.Errorf("%d entries could not be read: %w", s.warn, records.ErrWarnings)
 	}
@@ -249,9 +325,9 @@ func (s *scanner) emit(v any) error {
 }
 
 func (s *scanner) atom(ctx context.Context, src config.Source, ref fstree.AtomRef, target int64) (AtomRecord, error) {
-	key := fstree.Key(ref.Path, ref.Kind)
+	key := fstree.Key(s.name(ref.Path), ref.Kind)
 	kd, kb := records.EncodePath(key)
-	pd, pb := records.EncodePath(ref.Path)
+	pd, pb := records.EncodePath(s.name(ref.Path))
 	rec := AtomRecord{Kind: records.KindAtom, Source: src.Location, Key: kd, KeyB64: kb, Path: pd, PathB64: pb, Type: ref.Kind, Mode: src.Mode, Encrypt: src.Encrypt}
 	var t tally
 	h := sha256.New()
@@ -274,6 +350,8 @@ func (s *scanner) atom(ctx context.Context, src config.Source, ref fstree.AtomRe
 		if err != nil {
 			return rec, err
 		}
+		s.prog.AddFiles(t.files)
+		s.prog.AddBytes(t.bytes)
 	default:
 		info, err := os.Lstat(ref.Path)
 		if err != nil {
@@ -290,7 +368,7 @@ func (s *scanner) atom(ctx context.Context, src config.Source, ref fstree.AtomRe
 	rec.Hash = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	rec.Files, rec.Dirs, rec.Bytes, rec.Warnings = t.files, t.dirs, t.bytes, t.warnings
 	if rec.Bytes > target {
-		parts, err := splitPoints(src.Path, ref, s.ex, target)
+		parts, err := splitPoints(src.Path, ref, s.ex, target, s.name)
 		if err != nil {
 			return rec, err
 		}
@@ -438,6 +516,9 @@ func (s *scanner) dir(ctx context.Context, p string, self meta, t *tally) []byte
 	if fd >= 0 {
 		unix.Close(fd)
 	}
+	// This directory's own entries; subdirectories count themselves.
+	s.prog.AddFiles(local.files)
+	s.prog.AddBytes(local.bytes)
 	for _, sb := range subs {
 		<-sb.done
 		parts[sb.at] = sb.digest
@@ -484,7 +565,7 @@ func readNames(p string) ([]string, int, error) {
 // splitPoints walks an atom larger than a bag in canonical order and cuts
 // it, greedily, into parts of at most target bytes at file boundaries. A
 // file larger than the target gets a part of its own.
-func splitPoints(source string, ref fstree.AtomRef, ex *config.Excluder, target int64) ([]Part, error) {
+func splitPoints(source string, ref fstree.AtomRef, ex *config.Excluder, target int64, name func(string) string) ([]Part, error) {
 	var parts []Part
 	err := fstree.WalkAtom(source, ref.Kind, ref.Path, ex, func(p string, info fs.FileInfo, err error) error {
 		if err != nil || info.IsDir() {
@@ -495,7 +576,7 @@ func splitPoints(source string, ref fstree.AtomRef, ex *config.Excluder, target 
 			size = info.Size()
 		}
 		if len(parts) == 0 || (parts[len(parts)-1].Bytes > 0 && parts[len(parts)-1].Bytes+size > target) {
-			d, b := records.EncodePath(p)
+			d, b := records.EncodePath(name(p))
 			parts = append(parts, Part{From: d, FromB64: b})
 		}
 		cur := &parts[len(parts)-1]
