@@ -32,6 +32,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Location is a remote source as list.txt writes it: [user@]host:/path.
@@ -256,6 +258,10 @@ func (mr *Mounter) mount(ctx context.Context, loc Location) (string, error) {
 		args = append(args, "-o", "ssh_command="+strings.Join(ssh, " "))
 	}
 	args = append(args, loc.Target()+":"+loc.Path, dir)
+	// sshfs stays behind as a daemon until unmounted; it must not hold
+	// what this process inherited, such as glacier.sh's lock (fd 9): a
+	// run killed with -9 would leave the lock held by the daemon forever.
+	closeInheritedOnExec()
 	cmd := exec.CommandContext(ctx, "sshfs", args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -380,6 +386,20 @@ func (mr *Mounter) sweep() {
 			}
 		}
 		os.Remove(dir)
+	}
+}
+
+// closeInheritedOnExec marks every descriptor above stderr close-on-exec.
+// Go opens its own that way; these are the ones inherited from the parent.
+func closeInheritedOnExec() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
 	}
 }
 
