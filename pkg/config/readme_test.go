@@ -46,7 +46,7 @@ func TestREADMEExamples(t *testing.T) {
 	lf := filepath.Join(dir, "list.txt")
 	os.WriteFile(lf, []byte(list), 0o644)
 	srcs, err := config.ParseList(lf)
-	if err != nil || len(srcs) != 2 {
+	if err != nil || len(srcs) != 3 || !srcs[2].Remote {
 		t.Fatalf("README list.txt: %v %v\n%s", srcs, err, list)
 	}
 }
