@@ -46,7 +46,7 @@ type Settings struct {
 	StagingLimitGB  float64 `name:"staging-limit-gb" env:"GB_STAGING_LIMIT_GB" ini:"settings" default:"-1" help:"Pack waits while staged bags exceed this many GB (default: two bags; 0: no limit)."`
 	// AbortUploadsAfter is read by gb-prune (see pkg/prune.ParseAge).
 	AbortUploadsAfter string `name:"abort-uploads-after" env:"GB_ABORT_UPLOADS_AFTER" ini:"settings" default:"7d" placeholder:"AGE" help:"gb-prune aborts incomplete multipart uploads older than this (7d, 36h; 0: all)."`
-	// Progress is read by gb-scan, gb-pack and gb-put (see pkg/progress).
+	// Progress is read by gb-scan, gb-pack, gb-put and gb-restore fetch (see pkg/progress).
 	Progress string `name:"progress" env:"GB_PROGRESS" ini:"settings" default:"auto" enum:"auto,always,never" help:"Progress bars on stderr: auto (only when stderr is a terminal), always or never."`
 
 	MinRetentionDays    float64 `name:"min-retention-days" env:"GB_MIN_RETENTION_DAYS" ini:"pricing" default:"180" help:"Days an object is billed at least."`

@@ -19,6 +19,7 @@ import (
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
 	"github.com/gbarchive/gb/pkg/manifest"
+	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
 	"github.com/klauspost/compress/zstd"
@@ -90,7 +91,13 @@ func Fetch(ctx context.Context, out, errOut io.Writer, opts Options) error {
 		return fmt.Errorf("target: %w", err)
 	}
 
-	f := &fetcher{opts: opts, target: target, root: root, work: work, ids: ids, w: records.NewWriter(out), errOut: errOut}
+	// Progress on stderr (a terminal, or progress = always): a bar per
+	// bag as it downloads, and the run's totals below.
+	prog := progress.New(errOut, opts.Settings.Progress)
+	defer prog.Close()
+	errOut = prog.Stderr()
+	f := &fetcher{opts: opts, target: target, root: root, work: work, ids: ids, w: records.NewWriter(out), errOut: errOut,
+		total: prog.Counter("gb-restore", "bags", progress.RateBytes)}
 	n := map[string]int{}
 	var total extractStats
 	var fail error
@@ -118,6 +125,8 @@ func Fetch(ctx context.Context, out, errOut io.Writer, opts Options) error {
 			total.skipped += b.Skipped
 		}
 	}
+	f.total.Done()
+	prog.Close()
 	os.Remove(work) // only when empty: nothing left to resume
 	done := n[StateRestored] + n["already-restored"]
 	sum := fmt.Sprintf("gb-restore: %d of %d bags restored into %s (%d entries: %d ok, %d mismatched or unverified, %d skipped)",
@@ -151,6 +160,7 @@ type fetcher struct {
 	ids    []age.Identity
 	w      *records.Writer
 	errOut io.Writer
+	total  *progress.Job // nil when progress is off
 }
 
 // bag does what is left for one bag and says how it stands.
@@ -167,7 +177,21 @@ func (f *fetcher) bag(ctx context.Context, b *Bag) *BagRecord {
 		return rec
 	}
 	local := filepath.Join(f.work, bagFileName(b))
-	if _, err := os.Stat(local); err != nil {
+	// A bar for a bag that is downloaded or extracted now, not for one
+	// still frozen or thawing.
+	var job *progress.Job
+	defer func() {
+		if rec.State == StateRestored {
+			job.Done()
+			f.total.AddItems(1)
+		} else {
+			job.Fail()
+		}
+	}()
+	if _, err := os.Stat(local); err == nil {
+		job = f.total.Bar(b.Bag, b.Bytes)
+		job.AddBytes(b.Bytes) // downloaded by an earlier run
+	} else {
 		// Not downloaded yet: only a readable copy can be.
 		sr, err := bagState(ctx, f.opts.Store, b, f.opts.Now)
 		if err != nil {
@@ -183,7 +207,8 @@ func (f *fetcher) bag(ctx context.Context, b *Bag) *BagRecord {
 			fmt.Fprintf(f.errOut, "gb-restore: %s: %s, not fetched yet\n", b.Bag, sr.State)
 			return rec
 		}
-		if err := f.download(ctx, b, local, rec); err != nil {
+		job = f.total.Bar(b.Bag, b.Bytes)
+		if err := f.download(ctx, b, local, rec, job); err != nil {
 			if errors.Is(err, store.ErrFrozen) {
 				// The copy expired between the HEAD and the GET.
 				rec.State = StateFrozen
@@ -217,7 +242,7 @@ func (f *fetcher) bag(ctx context.Context, b *Bag) *BagRecord {
 // SHA-256 against the plan's before renaming it into place. A partial
 // file with other bytes fails the check and is deleted, so the next run
 // downloads it again.
-func (f *fetcher) download(ctx context.Context, b *Bag, local string, rec *BagRecord) error {
+func (f *fetcher) download(ctx context.Context, b *Bag, local string, rec *BagRecord, job *progress.Job) error {
 	want := b.SHA256
 	info, err := f.opts.Store.Head(ctx, b.Key)
 	if err != nil {
@@ -255,6 +280,7 @@ func (f *fetcher) download(ctx context.Context, b *Bag, local string, rec *BagRe
 			return err
 		}
 		rec.ResumedAt = have
+		job.AddBytes(have)
 		fmt.Fprintf(f.errOut, "gb-restore: %s: resuming the download at %s of %s\n", b.Bag, cost.Bytes(have), cost.Bytes(info.Size))
 	} else {
 		fmt.Fprintf(f.errOut, "gb-restore: %s: downloading %s\n", b.Bag, cost.Bytes(info.Size))
@@ -267,7 +293,7 @@ func (f *fetcher) download(ctx context.Context, b *Bag, local string, rec *BagRe
 		if err != nil {
 			return err
 		}
-		n, err := io.CopyBuffer(io.MultiWriter(pf, h), ctxReader{ctx, rc}, buf)
+		n, err := io.CopyBuffer(io.MultiWriter(pf, h), ctxReader{ctx, rc, job}, buf)
 		rc.Close()
 		rec.Downloaded = n
 		if err != nil {
@@ -408,11 +434,16 @@ func (f *fetcher) extract(ctx context.Context, b *Bag, local, manifestPath strin
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
+	job *progress.Job // told the bytes read (nil-safe)
 }
 
 func (c ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return c.r.Read(p)
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.job.AddBytes(int64(n))
+	}
+	return n, err
 }
