@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +32,38 @@ const (
 
 // Version is set at build time with -ldflags "-X github.com/gbarchive/gb/pkg/cli.Version=…".
 var Version = "dev"
+
+// versionString is Version, and for a "dev" build what the Go toolchain
+// recorded of it: the commit, its date, whether the tree had changes.
+func versionString() string {
+	v := Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v
+	}
+	if v == "dev" {
+		var rev, at, dirty string
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				at = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = ", modified"
+				}
+			}
+		}
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if rev != "" {
+			v += fmt.Sprintf(" (commit %s, %s%s)", rev, at, dirty)
+		}
+	}
+	return v + " " + bi.GoVersion
+}
 
 // Env is what a command gets besides its flags.
 type Env struct {
@@ -58,7 +91,7 @@ func Run(name, description string, args []string, cli any, st *config.Settings, 
 	opts := []kong.Option{
 		kong.Name(name), kong.Description(description),
 		kong.Writers(env.Stderr, env.Stderr),
-		kong.Vars{"version": Version},
+		kong.Vars{"version": versionString()},
 		kong.Exit(func(code int) { panic(exitCode(code)) }),
 	}
 	cfgPath, _ := config.FindConfigArg(args)
