@@ -475,6 +475,39 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 
 var errStop = errors.New("stop")
 
+// walkPart walks what of atom a this bag holds, in canonical order: the
+// whole atom, or for a part of a split atom the entries from a.from up to
+// a.to and the directories leading to them. root and atomPath are the
+// source and the atom as read here, name turns a path read here into its record path (a.from and a.to
+// are record paths). visit sees read errors with a nil info.
+func walkPart(root, atomPath string, a bagAtom, ex *config.Excluder, name func(string) string, visit fstree.VisitFunc) error {
+	err := fstree.WalkAtom(root, a.typ, atomPath, ex, func(path string, info fs.FileInfo, err error) error {
+		if err != nil {
+			return visit(path, nil, err)
+		}
+		rp := name(path)
+		if a.from != "" && fstree.Compare(rp, a.from) < 0 {
+			// Before this part: only the directories leading to its
+			// first entry matter.
+			if info.IsDir() && strings.HasPrefix(a.from, rp+"/") {
+				return visit(path, info, nil)
+			}
+			if info.IsDir() {
+				return fstree.ErrSkipDir
+			}
+			return nil
+		}
+		if a.to != "" && fstree.Compare(rp, a.to) >= 0 {
+			return errStop
+		}
+		return visit(path, info, nil)
+	})
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
 func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, now func() time.Time, w *records.Writer, errOut io.Writer, job *progress.Job, mounter *remote.Mounter) (*Packed, error) {
 	ex := &config.Excluder{}
 	for _, p := range b.excludes {
@@ -594,6 +627,17 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 		}
 		return add(a, dir, info)
 	}
+	// A remote source costs a round trip per file; reading the next
+	// files in parallel ahead of the packing walk hides most of them.
+	ra := startReadAhead(ctx, remote.IsRemote(b.source), func(visit fstree.VisitFunc) error {
+		for _, a := range b.atoms {
+			if err := walkPart(local(b.source), local(a.path), a, ex, name, visit); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	defer ra.stop()
 	for _, a := range b.atoms {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -603,32 +647,21 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 				return nil, err
 			}
 		}
-		werr := fstree.WalkAtom(local(b.source), a.typ, local(a.path), ex, func(path string, info fs.FileInfo, err error) error {
-			rp := name(path)
+		werr := walkPart(local(b.source), local(a.path), a, ex, name, func(path string, info fs.FileInfo, err error) error {
 			if err != nil {
+				rp := name(path)
 				p.Warnings++
 				incomplete[a.exactKey] = true
 				d, _ := records.EncodePath(rp)
 				fmt.Fprintf(errOut, "gb-pack: warning: %s: %v\n", d, err)
 				return w.Write(records.NewWarning("pack", rp, err))
 			}
-			if a.from != "" && fstree.Compare(rp, a.from) < 0 {
-				// Before this part: only the directories leading to its
-				// first entry matter.
-				if info.IsDir() && strings.HasPrefix(a.from, rp+"/") {
-					return add(a, path, info)
-				}
-				if info.IsDir() {
-					return fstree.ErrSkipDir
-				}
-				return nil
-			}
-			if a.to != "" && fstree.Compare(rp, a.to) >= 0 {
-				return errStop
+			if info.Mode().IsRegular() {
+				ra.consumed()
 			}
 			return add(a, path, info)
 		})
-		if werr != nil && !errors.Is(werr, errStop) {
+		if werr != nil {
 			return nil, werr
 		}
 	}
