@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -150,6 +151,15 @@ func Run(name, description string, args []string, cli any, st *config.Settings, 
 	// progress bars another gb command of the pipeline draws there.
 	last := &lastLine{w: progress.Terminal(env.Stderr, st.Progress)}
 	env.Stderr = last
+	// GB_CPUPROFILE=FILE writes a CPU profile of the command (go tool
+	// pprof FILE): how gb-pack's time was measured against tar | zstd.
+	if p := os.Getenv("GB_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
+	}
 	code = func() int {
 		err := run(ctx, env)
 		switch {
