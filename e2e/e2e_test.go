@@ -119,6 +119,12 @@ func runScripts(t *testing.T, mode, s3ep, faultyEP, otherRegionEP string) {
 			env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 			env.Setenv("MODE", mode)
 			env.Values["sshd"] = &sshdHolder{}
+			// A script that fails after a kill -9 can leave an sshfs
+			// mount behind (gb sweeps it on its next run, which a failed
+			// script never makes): unmount whatever is under the work
+			// directory when the script ends.
+			work := env.WorkDir
+			env.Defer(func() { unmountUnder(work) })
 			if mode == "s3" {
 				bucket := fmt.Sprintf("gb-e2e-%x", sha256.Sum256([]byte(env.WorkDir)))[:30]
 				if _, err := s3client(s3ep).CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -374,3 +380,17 @@ func cmdSshd(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 type sshdHolder struct{ s *sshtest.Server }
+
+// unmountUnder lazily unmounts every mount below dir.
+func unmountUnder(dir string) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			exec.Command("fusermount", "-u", "-z", f[4]).Run()
+		}
+	}
+}
