@@ -182,7 +182,7 @@ func (w *Writer) AddAs(abs, recName string, info fs.FileInfo) (e Entry, skipped 
 	}
 	e = Entry{Kind: manifest.KindFile, Mtime: info.ModTime().UTC().Format(time.RFC3339Nano), Mode: fmt.Sprintf("%04o", hdr.Mode)}
 	e.Path, e.PathB64 = records.EncodePath(recName)
-	var f *os.File
+	var f srcFile
 	var regs []region // data regions of a sparse file
 	switch {
 	case m.IsDir():
@@ -221,8 +221,7 @@ func (w *Writer) AddAs(abs, recName string, info fs.FileInfo) (e Entry, skipped 
 				break
 			}
 		}
-		var oerr error
-		f, oerr = openNoAtime(abs)
+		rf, oerr := openRaw(abs)
 		if oerr != nil {
 			var pe *fs.PathError
 			if errors.As(oerr, &pe) {
@@ -230,6 +229,7 @@ func (w *Writer) AddAs(abs, recName string, info fs.FileInfo) (e Entry, skipped 
 			}
 			return e, true, oerr, nil
 		}
+		f = rf
 		if st != nil && st.Nlink > 1 {
 			w.links[[2]uint64{uint64(st.Dev), st.Ino}] = recName
 		}
@@ -327,18 +327,6 @@ func isReadErr(err error) bool {
 	return errors.As(err, &pe) || errors.Is(err, syscall.EIO)
 }
 
-// openNoAtime opens for reading without touching atime where the kernel
-// allows it (only the owner or root may ask).
-func openNoAtime(p string) (*os.File, error) {
-	// O_NOFOLLOW: the entry was a regular file when it was stat'ed; if it
-	// is a symlink now, its target is not what the bag describes (and
-	// could be anything on this machine, e.g. through a remote source).
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOATIME|syscall.O_NOFOLLOW, 0)
-	if err != nil && errors.Is(err, syscall.EPERM) {
-		return os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	}
-	return f, err
-}
 
 // Close ends the tar stream and the compression and returns the bag's size
 // and SHA-256 (of the bytes written to w).

@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -50,7 +49,7 @@ type region struct{ off, n int64 }
 // maxSparseRegions regions: the file is then stored as an ordinary entry.
 // Like GNU tar, it ends a map whose file ends in a hole with the region
 // (size, 0). f's offset is left at 0.
-func dataRegions(f *os.File, size int64) []region {
+func dataRegions(f srcFile, size int64) []region {
 	fd := int(f.Fd())
 	defer unix.Seek(fd, 0, io.SeekStart)
 	var regs []region
@@ -102,7 +101,7 @@ const (
 // result.
 // It fills e's hash, Sparse and DataBytes, and applies the same policy
 // as an ordinary file to a file that changes while it is read.
-func (w *Writer) writeSparse(hdr *tar.Header, info fs.FileInfo, f *os.File, regs []region, e *Entry) (warn, err error) {
+func (w *Writer) writeSparse(hdr *tar.Header, info fs.FileInfo, f srcFile, regs []region, e *Entry) (warn, err error) {
 	out := w.tarOut()
 	// archive/tar pads the previous entry only when the next begins: do
 	// it now, so that raw blocks can follow.

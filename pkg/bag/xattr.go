@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"syscall"
@@ -39,7 +38,7 @@ func keepXattr(name string) bool {
 // file is open) to hdr.PAXRecords and their names to e.Xattrs. A file
 // without any costs one system call. The error is a warning: attributes
 // that could not be read are left out, the entry is still written.
-func (w *Writer) xattrs(abs string, f *os.File, hdr *tar.Header, e *Entry) error {
+func (w *Writer) xattrs(abs string, f srcFile, hdr *tar.Header, e *Entry) error {
 	if w.xnames == nil {
 		w.xnames = make([]byte, 1024)
 	}
@@ -108,7 +107,7 @@ func (w *Writer) xattrs(abs string, f *os.File, hdr *tar.Header, e *Entry) error
 
 // getxattr reads one attribute's value into the writer's reusable buffer
 // (valid until the next call).
-func (w *Writer) getxattr(abs string, f *os.File, name string) ([]byte, error) {
+func (w *Writer) getxattr(abs string, f srcFile, name string) ([]byte, error) {
 	if w.xvals == nil {
 		w.xvals = make([]byte, 4096)
 	}

@@ -571,6 +571,7 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 	}
 	man := bufio.NewWriterSize(mf, 1<<20)
 	menc := json.NewEncoder(man)
+	var line []byte // a manifest line, reused
 	menc.SetEscapeHTML(false)
 	start := now().UTC()
 	hdr.CreatedAt = start
@@ -611,7 +612,9 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 		if _, b64 := records.EncodePath(a.exactKey); b64 != "" {
 			e.AtomB64 = b64
 		}
-		return menc.Encode(e)
+		line = e.AppendJSON(line[:0])
+		_, err = man.Write(line)
+		return err
 	}
 	// Ancestors are archived (without their contents) in every bag that
 	// holds something below them, so each bag restores their modes and
