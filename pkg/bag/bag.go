@@ -327,7 +327,6 @@ func isReadErr(err error) bool {
 	return errors.As(err, &pe) || errors.Is(err, syscall.EIO)
 }
 
-
 // Close ends the tar stream and the compression and returns the bag's size
 // and SHA-256 (of the bytes written to w).
 func (w *Writer) Close() (size int64, sha string, err error) {
