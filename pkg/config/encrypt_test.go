@@ -25,6 +25,8 @@ func TestParseEncryptFile(t *testing.T) {
 		{name: "no final newline, CRLF", content: ptr("/x\r\n/y/../z"), want: []config.EncryptEntry{{Path: "/x", Line: 1}, {Path: "/z", Line: 2}}},
 		{name: "spaces kept inside", content: ptr("  /home/me/My Files  \n"), want: []config.EncryptEntry{{Path: "/home/me/My Files", Line: 1}}},
 		{name: "relative", content: ptr("/ok\nPrivate\n"), errLine: 2, errMsg: "Private is not an absolute path"},
+		{name: "remote atoms", content: ptr("me@fox:/srv/Taxes/\nfox:/srv//x\n"), want: []config.EncryptEntry{{Path: "me@fox:/srv/Taxes", Line: 1}, {Path: "fox:/srv/x", Line: 2}}},
+		{name: "remote relative", content: ptr("/ok\nfox:srv\n"), errLine: 2, errMsg: "must be absolute"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,6 +70,7 @@ func TestEncryptCovers(t *testing.T) {
 	imm := config.Source{Location: filepath.Join(root, "vault"), Path: filepath.Join(root, "vault"), Mode: config.Immutable}
 	tagged := mut
 	tagged.Encrypt = true
+	remoteSrc := config.Source{Location: "me@fox:/srv", Remote: true, Mode: config.Mutable}
 	tests := []struct {
 		name  string
 		lines []string
@@ -92,6 +95,13 @@ func TestEncryptCovers(t *testing.T) {
 		{"immutable source by its path", []string{imm.Path}, imm, imm.Path, "tree", true},
 		{"immutable source by a path inside", []string{imm.Path + "/a/b"}, imm, imm.Path, "tree", true},
 		{"above the source", []string{root}, imm, imm.Path, "tree", true},
+		{"remote atom by its location", []string{"me@fox:/srv/Taxes"}, remoteSrc, "me@fox:/srv/Taxes", "dir", true},
+		{"remote: inside the atom", []string{"me@fox:/srv/Taxes/2024"}, remoteSrc, "me@fox:/srv/Taxes", "dir", true},
+		{"remote: another atom", []string{"me@fox:/srv/Taxes"}, remoteSrc, "me@fox:/srv/Music", "dir", false},
+		{"remote: the source", []string{"me@fox:/srv"}, remoteSrc, "me@fox:/srv/Music", "dir", true},
+		{"remote: a loose name encrypts the loose atom (it cannot be checked here)", []string{"me@fox:/srv/diary.txt"}, remoteSrc, "me@fox:/srv", "loose", true},
+		{"remote: the same path on this machine is not the remote one", []string{"/srv/Taxes"}, remoteSrc, "me@fox:/srv/Taxes", "dir", false},
+		{"remote: another host", []string{"me@owl:/srv/Taxes"}, remoteSrc, "me@fox:/srv/Taxes", "dir", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,5 +127,11 @@ func TestEncryptCheck(t *testing.T) {
 	l.Entries = l.Entries[:2]
 	if err := l.Check(srcs); err != nil {
 		t.Fatal(err)
+	}
+	// Remote atoms are named as list.txt names the source.
+	srcs = append(srcs, config.Source{Location: "me@fox:/srv", Remote: true, Mode: config.Mutable})
+	l.Entries = []config.EncryptEntry{{Path: "me@fox:/srv/Taxes", Line: 1}, {Path: "fox:/srv/Taxes", Line: 2}}
+	if err := l.Check(srcs); !errors.As(err, &ce) || ce.Line != 2 {
+		t.Fatalf("a remote path under no source: %v", err)
 	}
 }
