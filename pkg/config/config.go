@@ -138,6 +138,13 @@ func (s *Settings) Finish() error {
 	def(&s.InventoryFile, "inventory.json")
 	def(&s.InventoryBakDir, "invbak")
 	def(&s.MntBase, "mnt")
+	if strings.Contains(s.SSHCommand, ",") {
+		return &Error{Msg: fmt.Sprintf("ssh_command %q holds a comma, which sshfs would split it at", s.SSHCommand),
+			Hint: "put the ssh options in an ssh config file and set ssh_command = ssh -F FILE"}
+	}
+	if strings.TrimSpace(s.SSHCommand) == "" {
+		s.SSHCommand = "ssh"
+	}
 	if s.TargetBagGB <= 0 {
 		return &Error{Msg: fmt.Sprintf("target_bag_gb must be above 0, not %v", s.TargetBagGB)}
 	}

@@ -101,6 +101,7 @@ func TestFinishChecks(t *testing.T) {
 		target  float64
 		dest    string
 		bucket  string
+		ssh     string
 		wantErr string // substring; "" for success
 	}{
 		{name: "default target", target: 40},
@@ -117,12 +118,17 @@ func TestFinishChecks(t *testing.T) {
 		{name: "dest bucket shares a prefix", target: 1, dest: "s3://bb", bucket: "b", wantErr: "disagree"},
 		{name: "dest bucket longer name with slash", target: 1, dest: "s3://bb/x", bucket: "b", wantErr: "disagree"},
 		{name: "dest is local", target: 1, dest: "file:///srv/store", bucket: "b", wantErr: "disagree"},
+		{name: "ssh command", target: 1, ssh: "ssh -F /etc/gb/ssh_config"},
+		{name: "ssh command with a comma", target: 1, ssh: "ssh -o Ciphers=a,b", wantErr: "holds a comma"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := defaults()
 			s.StateDir = "/state"
 			s.TargetBagGB, s.Dest, s.S3Bucket = tt.target, tt.dest, tt.bucket
+			if tt.ssh != "" {
+				s.SSHCommand = tt.ssh
+			}
 			err := s.Finish()
 			if tt.wantErr == "" {
 				if err != nil {
