@@ -309,7 +309,7 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	prog.Close()
 	unread := ""
 	if sum.Unavailable > 0 {
-		unread = fmt.Sprintf(" (%d remote not reachable, kept as last backed up)", sum.Unavailable)
+		unread = fmt.Sprintf(" (%d remote not readable, kept as last backed up)", sum.Unavailable)
 	}
 	fmt.Fprintf(errOut, "gb-scan: %d sources%s, %d atoms, %d files, %s\n", sum.Sources, unread, sum.Atoms, sum.Files, cost.Bytes(sum.Bytes))
 	if s.warn > 0 {
