@@ -25,6 +25,7 @@ type Server struct {
 	User   string
 	Config string // ssh_config for clients: ssh -F Config HOST
 	cmd    *exec.Cmd
+	exited chan error // the server's exit, once
 }
 
 // Aliases that Config defines:
@@ -155,7 +156,6 @@ func (s *Server) start(sshd string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start sshd: %w", err)
 	}
-	s.cmd = cmd
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.Now().Add(10 * time.Second)
@@ -168,30 +168,25 @@ func (s *Server) start(sshd string) error {
 		}
 		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.Port), time.Second); err == nil {
 			c.Close()
-			go func() { <-exited }()
+			s.cmd, s.exited = cmd, exited
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	cmd.Process.Kill()
+	<-exited
 	return fmt.Errorf("sshd did not listen on 127.0.0.1:%d within 10 s", s.Port)
 }
 
-// Stop kills the server: the host is then unreachable.
+// Stop kills the server and waits for it to exit; the port is then
+// closed and the host unreachable.
 func (s *Server) Stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		// Wait until the port is closed, so what follows sees it refused.
-		for i := 0; i < 100; i++ {
-			c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.Port), 100*time.Millisecond)
-			if err != nil {
-				break
-			}
-			c.Close()
-			time.Sleep(20 * time.Millisecond)
-		}
-		s.cmd = nil
+	if s.cmd == nil {
+		return
 	}
+	s.cmd.Process.Kill()
+	<-s.exited
+	s.cmd = nil
 }
 
 func freePort() (int, error) {

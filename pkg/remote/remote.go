@@ -305,8 +305,7 @@ func (mr *Mounter) probe(ctx context.Context, ssh []string, loc Location) error 
 		"-o", "ConnectTimeout="+strconv.Itoa(int(mr.opts.ConnectTimeout/time.Second)), "-s", loc.Target(), "sftp")
 	cmd := exec.CommandContext(ctx, ssh[0], args...)
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.Stdin = nil
+	cmd.Stderr = &stderr // stdin stays /dev/null: the sftp server ends at once
 	err := cmd.Run()
 	if err == nil {
 		return nil
