@@ -528,7 +528,7 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 	}
 	staged := filepath.Join(st.StagingDir, bag.StagedName(b.key))
 	manPath := filepath.Join(st.ManifestDir, manifest.FileName(b.key))
-	bf, err := os.OpenFile(staged+".partial", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	bf, err := createStaged(staged + ".partial")
 	if err != nil {
 		return nil, err
 	}
@@ -546,7 +546,6 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 			os.Remove(manPath + ".partial")
 		}
 	}()
-	bufOut := bufio.NewWriterSize(bf, 1<<20)
 	var encrypt func(io.Writer) (io.WriteCloser, error)
 	hdr := manifest.Header{Kind: manifest.KindHeader, Bag: b.id, Key: b.key, Source: b.source,
 		Layers: bag.Layers(b.compress, b.encrypt), Open: bag.OpenCommand(b.compress, bag.StagedName(b.key), "")}
@@ -562,7 +561,7 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 		hdr.Open = bag.OpenCommand(b.compress, bag.StagedName(b.key), ks.DecryptCommand(bag.StagedName(b.key)))
 		hdr.Encryption = &manifest.Encryption{Scheme: ks.Scheme, Recipients: ks.Recipients, Keys: ks.ID}
 	}
-	bw, err := bag.NewEncryptedWriter(bufOut, b.compress, encrypt)
+	bw, err := bag.NewEncryptedWriter(bf, b.compress, encrypt)
 	if err != nil {
 		return nil, err
 	}
@@ -672,8 +671,8 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 	if err != nil {
 		return nil, err
 	}
-	if err := bufOut.Flush(); err != nil {
-		return nil, err
+	if err := bf.Close(); err != nil {
+		return nil, fmt.Errorf("write %s: %w", bf.Name(), err)
 	}
 	if err := menc.Encode(manifest.End{Kind: manifest.KindEnd, Files: bw.Files(), Bytes: bw.Bytes(), BagSHA: sum, BagLen: size}); err != nil {
 		return nil, err
@@ -689,10 +688,8 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 	if err := mf.Sync(); err != nil {
 		return nil, fmt.Errorf("sync %s: %w", mf.Name(), err)
 	}
-	for _, f := range []*os.File{bf, mf} {
-		if err := f.Close(); err != nil {
-			return nil, err
-		}
+	if err := mf.Close(); err != nil {
+		return nil, err
 	}
 	if err := os.Rename(manPath+".partial", manPath); err != nil {
 		return nil, err
