@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gbarchive/gb/internal/chunkio"
 	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
@@ -71,7 +72,7 @@ type Writer struct {
 	zw     io.WriteCloser
 	ew     io.WriteCloser // encryption, between compression and out
 	tin    io.Writer      // what the tar stream is written to (sparse entries bypass tw)
-	zbuf   *asyncWriter
+	zbuf   *chunkio.Writer
 	tw     *tar.Writer
 	links  map[[2]uint64]string
 	buf    []byte
@@ -127,7 +128,7 @@ func NewEncryptedWriter(w io.Writer, compress string, encrypt func(io.Writer) (i
 		bw.zw = zw
 		// Tar writes headers of 512 bytes; the compressor gets large
 		// chunks instead, on a goroutine of its own.
-		bw.zbuf = newAsyncWriter(zw, 1<<20, 4)
+		bw.zbuf = chunkio.NewWriter(zw, 1<<20, 4)
 		inner = bw.zbuf
 	case None, "":
 	default:

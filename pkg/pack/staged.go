@@ -2,17 +2,15 @@ package pack
 
 import (
 	"errors"
-	"io"
 	"os"
-	"sync"
 	"syscall"
-	"unsafe"
 
+	"github.com/gbarchive/gb/internal/chunkio"
 	"golang.org/x/sys/unix"
 )
 
-// stagedFile writes a staged bag from a goroutine of its own, around the
-// page cache (O_DIRECT) where the file system allows it.
+// stagedFile writes a staged bag from a goroutine of its own (chunkio),
+// around the page cache (O_DIRECT) where the file system allows it.
 //
 // Why around the cache: a bag is tens of gigabytes written once and read
 // once, by gb-put, long after its first gigabytes would have been
@@ -25,29 +23,18 @@ import (
 // speed").
 //
 // Direct I/O wants the buffer, the file offset and the length aligned,
-// so whole buffers of directChunk bytes go out as they are and only the
+// so whole chunks of directChunk bytes go out as they are and only the
 // last one's tail (under directAlign bytes) is written through the cache.
 // A file system that refuses O_DIRECT (tmpfs before Linux 6.6, some FUSE
 // file systems) or a write that it refuses with EINVAL falls back to
 // ordinary writes for the rest of the file.
 type stagedFile struct {
-	f      *os.File
-	direct bool // written only by the goroutine once started
-	cur    []byte
-	full   chan []byte
-	free   chan []byte
-	done   chan struct{}
-
-	mu   sync.Mutex
-	werr error // the goroutine's first write error
-
-	writeFile func([]byte) (int, error) // f.Write; tests refuse writes with it
-
-	closed bool
+	*chunkio.Writer
+	f *directFile
 }
 
 const (
-	directAlign = 4096
+	directAlign = chunkio.Align
 	directChunk = 2 << 20
 	directDepth = 3
 )
@@ -64,78 +51,63 @@ func createStaged(path string) (*stagedFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &stagedFile{f: f, direct: direct, full: make(chan []byte, directDepth), free: make(chan []byte, directDepth+1), done: make(chan struct{}), writeFile: f.Write}
-	for i := 0; i <= directDepth; i++ {
-		s.free <- alignedBuffer(directChunk)
+	df := &directFile{f: f, direct: direct, writeFile: f.Write}
+	return &stagedFile{Writer: chunkio.NewWriter(df, directChunk, directDepth), f: df}, nil
+}
+
+// Close writes what is queued and closes the file, reporting the first
+// error of either.
+func (s *stagedFile) Close() error {
+	err := s.Writer.Close()
+	if cerr := s.f.f.Close(); err == nil {
+		err = cerr
 	}
-	s.cur = <-s.free
-	go s.run()
-	return s, nil
+	return err
 }
 
-// alignedBuffer returns an empty slice of capacity size whose first byte
-// sits on a directAlign boundary. (The Go heap never moves an object.)
-func alignedBuffer(size int) []byte {
-	b := make([]byte, size+directAlign)
-	off := int(uintptr(unsafe.Pointer(&b[0])) & (directAlign - 1))
-	if off != 0 {
-		off = directAlign - off
-	}
-	return b[off : off : off+size]
+// Name is the file's path.
+func (s *stagedFile) Name() string { return s.f.f.Name() }
+
+// directFile writes chunks to a file opened with O_DIRECT, or not.
+type directFile struct {
+	f         *os.File
+	direct    bool
+	writeFile func([]byte) (int, error) // f.Write; tests refuse writes with it
 }
 
-func (s *stagedFile) run() {
-	defer close(s.done)
-	for b := range s.full {
-		if s.failed() == nil {
-			if err := s.write(b); err != nil {
-				s.mu.Lock()
-				s.werr = err
-				s.mu.Unlock()
-			}
-		}
-		s.free <- b[:0]
-	}
-}
-
-func (s *stagedFile) failed() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.werr
-}
-
-// write writes b whole. Only the last buffer of a file can have a length
-// that is not a multiple of directAlign.
-func (s *stagedFile) write(b []byte) error {
+// Write writes b whole. Every chunk but the last is a multiple of
+// directAlign long.
+func (d *directFile) Write(b []byte) (int, error) {
+	n := len(b)
 	for len(b) > 0 {
 		k := len(b)
-		if s.direct {
+		if d.direct {
 			k -= k % directAlign
 			if k == 0 {
-				if err := s.buffered(); err != nil {
-					return err
+				if err := d.buffered(); err != nil {
+					return n - len(b), err
 				}
 				continue
 			}
 		}
-		n, err := s.writeFile(b[:k])
-		b = b[n:]
+		w, err := d.writeFile(b[:k])
+		b = b[w:]
 		if err != nil {
-			if s.direct && n == 0 && errors.Is(err, syscall.EINVAL) {
-				if cerr := s.buffered(); cerr != nil {
-					return err
+			if d.direct && w == 0 && errors.Is(err, syscall.EINVAL) {
+				if cerr := d.buffered(); cerr != nil {
+					return n - len(b), err
 				}
 				continue
 			}
-			return err
+			return n - len(b), err
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // buffered turns O_DIRECT off for the rest of the file.
-func (s *stagedFile) buffered() error {
-	rc, err := s.f.SyscallConn()
+func (d *directFile) buffered() error {
+	rc, err := d.f.SyscallConn()
 	if err != nil {
 		return err
 	}
@@ -151,54 +123,7 @@ func (s *stagedFile) buffered() error {
 		err = ferr
 	}
 	if err == nil {
-		s.direct = false
+		d.direct = false
 	}
 	return err
 }
-
-// Write queues p. It reports an error the goroutine met on an earlier
-// buffer, so a full disk stops packing within a few megabytes.
-func (s *stagedFile) Write(p []byte) (int, error) {
-	if s.closed {
-		return 0, os.ErrClosed
-	}
-	if err := s.failed(); err != nil {
-		return 0, err
-	}
-	n := len(p)
-	for len(p) > 0 {
-		k := copy(s.cur[len(s.cur):cap(s.cur)], p)
-		s.cur = s.cur[:len(s.cur)+k]
-		p = p[k:]
-		if len(s.cur) == cap(s.cur) {
-			s.full <- s.cur
-			s.cur = <-s.free
-		}
-	}
-	return n, nil
-}
-
-// Close writes what is queued and closes the file, reporting the first
-// error of either.
-func (s *stagedFile) Close() error {
-	if s.closed {
-		return os.ErrClosed
-	}
-	s.closed = true
-	if len(s.cur) > 0 {
-		s.full <- s.cur
-		s.cur = nil
-	}
-	close(s.full)
-	<-s.done
-	err := s.failed()
-	if cerr := s.f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// Name is the file's path.
-func (s *stagedFile) Name() string { return s.f.Name() }
-
-var _ io.WriteCloser = (*stagedFile)(nil)
