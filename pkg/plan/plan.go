@@ -11,9 +11,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -180,24 +177,38 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	}
 	// Operations naming what the inventory lacks stop before any input is
 	// read.
-	ops, err := operationAtoms(inv, opts, st.TargetBytes())
-	if err != nil {
+	if _, err := operationAtoms(inv, opts, st.TargetBytes()); err != nil {
 		return err
 	}
-	w := records.NewWriter(out)
 	// Records passed through wait until the plan is decided: a refused
 	// plan writes nothing at all.
 	var passed bytes.Buffer
-	pw := records.NewWriter(&passed)
-	r := records.NewReader(in, name)
-	var atoms []atomIn
-	sources := map[string]string{} // location -> mode
-	excludes := map[string][]string{}
-	unreachable := map[string]string{}
-	var sourceOrder []string
+	input, err := readScan(ctx, in, name, records.NewWriter(&passed))
+	if err != nil {
+		return err
+	}
+	p, err := Decide(input, inv, opts, opts.Now)
+	if err != nil {
+		return err
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintln(errOut, n)
+	}
+	if err := writePlan(out, passed.Bytes(), p); err != nil {
+		return err
+	}
+	fmt.Fprintln(errOut, "gb-plan: "+p.Summary.Human())
+	return nil
+}
+
+// readScan reads the scan's records into the plan's input, writing the
+// records it does not use to passed.
+func readScan(ctx context.Context, in io.Reader, name string, passed *records.Writer) (Input, error) {
+	input := Input{Unreachable: map[string]string{}}
+	sources := map[string]int{} // location -> index in input.Sources
 	complete := false
 	seen := map[string]int{}
-	err = r.Each(func(l records.Line) error {
+	err := records.NewReader(in, name).Each(func(l records.Line) error {
 		switch l.Kind {
 		case records.KindSource:
 			src := l.Get("source").String()
@@ -205,18 +216,20 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 				// A remote source gb-scan could not read: nothing is
 				// known of it this run, so its atoms are kept as they
 				// are, like those of a source not listed.
-				unreachable[src] = e
-				return pw.WriteRaw(l.Raw)
+				input.Unreachable[src] = e
+				return passed.WriteRaw(l.Raw)
 			}
-			if _, ok := sources[src]; !ok {
-				sourceOrder = append(sourceOrder, src)
-			}
-			sources[src] = l.Get("mode").String()
-			excludes[src] = []string{}
+			so := SourceIn{Location: src, Mode: l.Get("mode").String(), Excludes: []string{}}
 			for _, x := range l.Get("excludes").Array() {
-				excludes[src] = append(excludes[src], x.String())
+				so.Excludes = append(so.Excludes, x.String())
 			}
-			if err := pw.WriteRaw(l.Raw); err != nil {
+			if i, ok := sources[src]; ok {
+				input.Sources[i] = so
+			} else {
+				sources[src] = len(input.Sources)
+				input.Sources = append(input.Sources, so)
+			}
+			if err := passed.WriteRaw(l.Raw); err != nil {
 				return err
 			}
 		case records.KindAtom:
@@ -231,283 +244,62 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			if _, ok := sources[a.source]; !ok {
 				return l.Errorf(name, "atom %s names source %s, which no source record introduced", a.key, a.source)
 			}
-			atoms = append(atoms, a)
+			input.Atoms = append(input.Atoms, a)
 		case records.KindScan:
 			if !l.Get("complete").Bool() {
 				return l.Errorf(name, "the scan summary says the scan did not complete")
 			}
 			complete = true
 		default:
-			if err := pw.WriteRaw(l.Raw); err != nil {
+			if err := passed.WriteRaw(l.Raw); err != nil {
 				return err
 			}
 		}
 		return ctx.Err()
 	})
 	if err != nil {
-		return err
+		return input, err
 	}
 	if !complete {
-		return &records.LineError{Name: name, Line: 0, Msg: "input ended without the scan summary record; nothing planned", Hint: "was gb-scan interrupted or did it fail? run the scan again"}
+		return input, &records.LineError{Name: name, Line: 0, Msg: "input ended without the scan summary record; nothing planned", Hint: "was gb-scan interrupted or did it fail? run the scan again"}
 	}
+	return input, passed.Err()
+}
 
-	prices := st.Prices()
-	now := opts.Now
-	sum := Summary{Kind: records.KindPlan, At: now, Year: now.Year(), TargetBytes: st.TargetBytes(), KeepDeletedDays: st.KeepDeletedDays}
-	next := inv.NextBag
-	sum.Operations = ops.names
-	dirtyBySource := map[string][]atomIn{}
-	seenKeys := map[string]bool{}
-	// Which bags each planned change takes a reference away from, and
-	// which of those references an operation (not a change on disk) takes.
-	lost, opLost := map[string]int{}, map[string]int{}
-	reencrypted := 0
-	var keeps []Keep
-	for _, a := range atoms {
-		ik := inventory.KeyOf(a.exact)
-		seenKeys[ik] = true
-		old := inv.Atoms[ik]
-		if old != nil && ops.reset[ik] != "" && !dirty(old, a, inv) {
-			sum.AtomsRepacked++
-			sum.OperationBytes += a.bytes
-			for _, id := range old.Bags {
-				lost[id]++
-				opLost[id]++
-			}
-			dirtyBySource[a.source] = append(dirtyBySource[a.source], a)
-			continue
-		}
-		if old != nil && !dirty(old, a, inv) {
-			sum.AtomsKept++
-			keeps = append(keeps, Keep{Kind: records.KindKeep, Atom: a.key, AtomB64: a.keyB64, Source: a.source, Hash: a.hash, Bags: old.Bags})
-			continue
-		}
-		if old == nil {
-			sum.AtomsNew++
-		} else {
-			if old.LastMetadataHash == a.hash && reencrypt(old, a) {
-				reencrypted++
-			}
-			sum.AtomsChanged++
-			for _, id := range old.Bags {
-				lost[id]++
-			}
-		}
-		dirtyBySource[a.source] = append(dirtyBySource[a.source], a)
-	}
-	// Atoms of scanned sources that the scan did not see are gone from
-	// disk: kept (with their bags) for keep_deleted_days after the first
-	// run that missed them, so an accidental delete does not reach the
-	// archive even with a yearly cadence, then forgotten. Atoms of a reset source go at once. In key order, so the
-	// same inputs always give the same plan.
-	atomKeys := slices.Sorted(maps.Keys(inv.Atoms))
-	var forgets []Forget
-	var gones []Gone
-	grace := time.Duration(st.KeepDeletedDays * 24 * float64(time.Hour))
-	for _, k := range atomKeys {
-		a := inv.Atoms[k]
-		_, scanned := sources[a.Source]
-		if seenKeys[k] || (!scanned && ops.reset[k] != ResetSource) {
-			continue
-		}
-		d, b := records.EncodePath(inventory.PathOf(k))
-		since := a.GoneSince
-		if since.IsZero() {
-			since = now
-		}
-		switch {
-		case ops.reset[k] == ResetSource:
-			forgets = append(forgets, Forget{Kind: records.KindForget, Atom: d, AtomB64: b, Source: a.Source, Bags: a.Bags, Reason: "source reset"})
-		case now.Sub(since) < grace:
-			if r := ops.reset[k]; r != "" {
-				fmt.Fprintf(errOut, "gb-plan: warning: %s is gone from disk, so --%s cannot pack it again; its bags keep it\n", d, r)
-			}
-			sum.AtomsGone++
-			gones = append(gones, Gone{Kind: records.KindGone, Atom: d, AtomB64: b, Source: a.Source, Bags: a.Bags, LastSeen: a.LastSeen,
-				GoneSince: since, ForgetAfter: since.Add(grace)})
-			continue
-		default:
-			forgets = append(forgets, Forget{Kind: records.KindForget, Atom: d, AtomB64: b, Source: a.Source, Bags: a.Bags,
-				Reason: fmt.Sprintf("gone from disk since %s (keep_deleted_days = %g)", since.UTC().Format("2006-01-02"), st.KeepDeletedDays)})
-		}
-		sum.AtomsForgotten++
-		for _, id := range a.Bags {
-			lost[id]++
-			if ops.reset[k] == ResetSource {
-				opLost[id]++
-			}
-		}
-	}
-	// What the operations cost on top of the upload: the bags they leave
-	// unreferenced while younger than min_retention_days are billed until
-	// then, deleted or not. Checked before anything is written, so a
-	// refused plan leaves no half plan behind.
-	refs := map[string]int{}
-	for _, a := range inv.Atoms {
-		for _, id := range a.Bags {
-			refs[id]++
-		}
-	}
-	var opYoung []string
-	minAge := time.Duration(prices.MinRetentionDays * 24 * float64(time.Hour))
-	for id := range opLost {
-		bg := inv.Bags[id]
-		if bg == nil || refs[id]-lost[id] > 0 || now.Sub(bg.UploadedAt) >= minAge {
-			continue
-		}
-		sum.OperationFees += prices.EarlyDeletionFee(bg.Bytes, bg.UploadedAt, now)
-		opYoung = append(opYoung, id)
-	}
-	sort.Strings(opYoung)
-	sum.OperationYoung = opYoung
-	sum.OperationFees = cost.Round(sum.OperationFees)
-	if len(opYoung) > 0 && !opts.AllowEarly {
-		return &config.Error{Msg: fmt.Sprintf("%s would leave %d bags younger than %g days unreferenced (%s): they are billed until then either way, %s in all",
-			strings.Join(ops.names, " "), len(opYoung), prices.MinRetentionDays, strings.Join(opYoung, ", "), cost.USD(sum.OperationFees)),
-			Hint: "wait until they are older, leave them out, or add --allow-early to pay for it"}
-	}
-	for line := range bytes.Lines(passed.Bytes()) {
+// writePlan writes the records passed through, then the plan's records,
+// its summary last.
+func writePlan(out io.Writer, passed []byte, p Plan) error {
+	w := records.NewWriter(out)
+	for line := range bytes.Lines(passed) {
 		if err := w.WriteRaw(bytes.TrimSuffix(line, []byte("\n"))); err != nil {
 			return err
 		}
 	}
-	for _, k := range keeps {
-		if err := w.Write(k); err != nil {
-			return err
-		}
-	}
-	for _, g := range gones {
-		if err := w.Write(g); err != nil {
-			return err
-		}
-	}
-	for _, f := range forgets {
-		if err := w.Write(f); err != nil {
-			return err
-		}
-	}
-	if reencrypted > 0 {
-		fmt.Fprintf(errOut, "gb-plan: %d unchanged atoms are packed again because their encryption changed\n", reencrypted)
-	}
-	// Sources that left list.txt keep their atoms until they are reset.
-	unlisted := map[string]int{}
-	for k, a := range inv.Atoms {
-		if _, scanned := sources[a.Source]; !scanned && ops.reset[k] != ResetSource {
-			unlisted[a.Source]++
-		}
-	}
-	for _, src := range slices.Sorted(maps.Keys(unlisted)) {
-		n := unlisted[src]
-		if _, ok := unreachable[src]; ok {
-			fmt.Fprintf(errOut, "gb-plan: warning: %s could not be read this run; its %d atoms and their bags are kept as last backed up\n", src, n)
-			continue
-		}
-		fmt.Fprintf(errOut, "gb-plan: warning: %s is in the inventory (%d atoms) but not in the source list; its atoms and bags are kept (gb-plan --reset-source %s drops them)\n", src, n, src)
-	}
-
-	ext := ".tar"
-	if st.Compress == "zstd" {
-		ext += ".zst"
-	}
-	var monthlyAdded float64
-	for _, src := range sourceOrder {
-		dirty := dirtyBySource[src]
-		if len(dirty) == 0 {
-			continue
-		}
-		label := Label(src)
-		// Encrypted and plain atoms never share a bag.
-		var plain, sealed []atomIn
-		for _, a := range dirty {
-			if a.encrypt {
-				sealed = append(sealed, a)
-			} else {
-				plain = append(plain, a)
-			}
-		}
-		var bags [][]BagAtom
-		var keysOf []string
-		for _, group := range [][]atomIn{plain, sealed} {
-			for _, b := range Pack(group, sources[src] == config.Immutable, st.TargetBytes()) {
-				bags = append(bags, b)
-				keysOf = append(keysOf, group[0].keys)
-			}
-		}
-		for i, b := range bags {
-			id := inventory.BagID(next)
-			next++
-			if sum.FirstBag == "" {
-				sum.FirstBag = id
-			}
-			rec := BagRecord{Kind: records.KindBag, ID: id, Key: fmt.Sprintf("%d-backup/%s_%s%s", now.Year(), label, id, ext),
-				Source: src, Mode: sources[src], Label: label, Compress: st.Compress, Excludes: excludes[src], Atoms: b}
-			if keysOf[i] != "" {
-				// The key names no source: a directory's name can say as
-				// much as its files.
-				rec.Encrypt, rec.Keys = true, keysOf[i]
-				rec.Key = fmt.Sprintf("%d-backup/%s_%s%s.age", now.Year(), EncryptedLabel, id, ext)
-			}
-			for _, ba := range b {
-				rec.Files += ba.Files
-				rec.Bytes += ba.Bytes
-			}
-			sum.Bags++
-			sum.Files += rec.Files
-			sum.Bytes += rec.Bytes
-			sum.PutRequests += cost.PutRequests(rec.Bytes) + 1 // the bag and its manifest
-			monthlyAdded += prices.StorageMonth(rec.Bytes, 1)
-			if err := w.Write(rec); err != nil {
-				return err
-			}
-		}
-	}
-	if sum.Bags > 0 {
-		sum.PutRequests += 5 // system/: inventory, config, list, excludes, RECOVERY.md
-	}
-	var monthlyKept float64
-	for _, id := range inv.SortedBagIDs() {
-		bg := inv.Bags[id]
-		left := refs[id] - lost[id]
-		// Every bag in the inventory is still stored (and billed) until
-		// it is pruned, referenced or not.
-		monthlyKept += prices.StorageMonth(bg.Bytes, 1)
-		if lost[id] == 0 {
-			continue
-		}
-		ret := Retire{Kind: records.KindRetire, Bag: id, Key: bg.Key, AtomsLeft: left, Bytes: bg.Bytes, UploadedAt: bg.UploadedAt,
-			AgeDays: float64(int(now.Sub(bg.UploadedAt).Hours()/24*10)) / 10}
-		if left == 0 {
-			ret.Reason = "unreferenced"
-			ret.EarlyDeletionFee = cost.Round(prices.EarlyDeletionFee(bg.Bytes, bg.UploadedAt, now))
-			sum.BagsRetired++
-			sum.RetiredBytes += bg.Bytes
-			sum.EarlyDeletionFee += ret.EarlyDeletionFee
-			if now.Sub(bg.UploadedAt) < minAge {
-				// A run sooner than min_retention_days after the last one:
-				// these bags are billed until they may be deleted free.
-				sum.YoungRetired = append(sum.YoungRetired, id)
-				if free := bg.UploadedAt.Add(minAge); free.After(sum.YoungFreeFrom) {
-					sum.YoungFreeFrom = free
-				}
-			}
-		} else {
-			ret.Reason = "partly-superseded"
-		}
-		if err := w.Write(ret); err != nil {
-			return err
-		}
-	}
-	sum.UploadCost = cost.Round(prices.Puts(sum.PutRequests))
-	sum.MonthlyAdded = cost.Round(monthlyAdded)
-	sum.MonthlyTotal = cost.Round(monthlyAdded + monthlyKept)
-	sum.EarlyDeletionFee = cost.Round(sum.EarlyDeletionFee)
-	sum.NextBag = next
-	sum.NothingToDo = sum.Bags == 0 && sum.AtomsForgotten == 0
-	if err := w.Write(sum); err != nil {
+	if err := writeAll(w, p.Keeps); err != nil {
 		return err
 	}
-	fmt.Fprintln(errOut, "gb-plan: "+sum.Human())
-	return w.Err()
+	if err := writeAll(w, p.Gones); err != nil {
+		return err
+	}
+	if err := writeAll(w, p.Forgets); err != nil {
+		return err
+	}
+	if err := writeAll(w, p.Bags); err != nil {
+		return err
+	}
+	if err := writeAll(w, p.Retires); err != nil {
+		return err
+	}
+	return w.Write(p.Summary)
+}
+
+func writeAll[T any](w *records.Writer, recs []T) error {
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Human is the plan in one line for people and cron logs.
