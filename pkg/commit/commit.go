@@ -11,7 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-		"time"
+	"time"
 
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/cost"
