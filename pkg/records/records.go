@@ -32,12 +32,14 @@ func NewReader(r io.Reader, name string) *Reader {
 	return &Reader{r: bufio.NewReaderSize(r, 1<<16), name: name}
 }
 
-// Line is one record as read: its raw bytes (without the newline) and its
-// kind. Raw stays valid until the next call to Next.
+// Line is one record as read: its raw bytes (without the newline), its
+// kind, and where it was read (input name and line number, for errors).
+// Raw stays valid until the next call to Next.
 type Line struct {
 	Raw  []byte
 	Kind string
 	No   int
+	Name string
 }
 
 // Get returns a field of the record.
@@ -113,7 +115,7 @@ func (r *Reader) Parse(raw []byte, no int) (Line, error) {
 	if kind.Type != gjson.String || kind.Str == "" {
 		return Line{}, &LineError{Name: r.name, Line: no, Msg: `record has no string "kind" field`}
 	}
-	return Line{Raw: raw, Kind: kind.Str, No: no}, nil
+	return Line{Raw: raw, Kind: kind.Str, No: no, Name: r.name}, nil
 }
 
 // Each calls fn for every record until the input ends; the first error

@@ -38,69 +38,6 @@ type Options struct {
 	Jobs     int // concurrent directory readers; 0: 4 per CPU
 }
 
-// SourceRecord describes one list.txt line.
-type SourceRecord struct {
-	Kind     string   `json:"kind"`
-	Source   string   `json:"source"`
-	Mode     string   `json:"mode"`
-	Encrypt  bool     `json:"encrypt"`
-	Keys     string   `json:"keys,omitempty"`
-	ListFile string   `json:"list"`
-	Line     int      `json:"line"`
-	Excludes []string `json:"excludes"`
-	Exclude  string   `json:"exclude_file,omitempty"`
-	// EncryptFile is encrypt.txt when it exists (gb-commit copies it to
-	// system/).
-	EncryptFile string `json:"encrypt_file,omitempty"`
-	// Error says why a remote source could not be read this run (host
-	// unreachable, authentication refused, path missing). No atom record
-	// follows it, and gb-plan keeps the source's atoms as they were.
-	Error string `json:"error,omitempty"`
-}
-
-// Part is where one bag's share of a split atom starts.
-type Part struct {
-	From    string `json:"from"`
-	FromB64 string `json:"from_b64,omitempty"`
-	Files   int64  `json:"files"`
-	Bytes   int64  `json:"bytes"`
-}
-
-// AtomRecord describes one atom.
-type AtomRecord struct {
-	Kind     string `json:"kind"`
-	Source   string `json:"source"`
-	Key      string `json:"atom"`
-	KeyB64   string `json:"atom_b64,omitempty"`
-	Path     string `json:"path"`
-	PathB64  string `json:"path_b64,omitempty"`
-	Type     string `json:"type"`
-	Mode     string `json:"mode"`
-	Encrypt  bool   `json:"encrypt"`
-	Keys     string `json:"keys,omitempty"`
-	Files    int64  `json:"files"`
-	Dirs     int64  `json:"dirs"`
-	Bytes    int64  `json:"bytes"`
-	Hash     string `json:"hash"`
-	Warnings int64  `json:"warnings,omitempty"`
-	Parts    []Part `json:"parts,omitempty"`
-}
-
-// Summary closes a complete scan; gb-plan refuses a stream without it, so
-// a scan cut short can never look like deleted atoms.
-type Summary struct {
-	Kind        string `json:"kind"`
-	List        string `json:"list"`
-	Sources     int    `json:"sources"`
-	Atoms       int    `json:"atoms"`
-	Files       int64  `json:"files"`
-	Bytes       int64  `json:"bytes"`
-	Warnings    int64  `json:"warnings"`
-	Unavailable int    `json:"unavailable,omitempty"` // remote sources that could not be read
-	TargetBytes int64  `json:"target_bytes"`
-	Complete    bool   `json:"complete"`
-}
-
 type scanner struct {
 	ex   *config.Excluder
 	sem  chan struct{}
@@ -224,14 +161,14 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	}
 	s := &scanner{ex: ex, sem: make(chan struct{}, jobs), w: records.NewWriter(out), errW: errOut,
 		prog: prog.Counter("gb-scan", "atoms", progress.RateFiles)}
-	sum := Summary{Kind: records.KindScan, List: opts.ListFile, Sources: len(sources), TargetBytes: st.TargetBytes()}
+	sum := records.ScanSummary{Kind: records.KindScan, List: opts.ListFile, Sources: len(sources), TargetBytes: st.TargetBytes()}
 
 	for _, src := range sources {
 		srcKeys := ""
 		if src.Encrypt {
 			srcKeys = keysID
 		}
-		srec := SourceRecord{Kind: records.KindSource, Source: src.Location, Mode: src.Mode, Encrypt: src.Encrypt, Keys: srcKeys, ListFile: opts.ListFile, Line: src.Line, Excludes: ex.Patterns(), Exclude: exPath, EncryptFile: encFile}
+		srec := records.Source{Kind: records.KindSource, Source: src.Location, Mode: src.Mode, Encrypt: src.Encrypt, Keys: srcKeys, ListFile: opts.ListFile, Line: src.Line, Excludes: ex.Patterns(), Exclude: exPath, EncryptFile: encFile}
 		if uerr := unavailable[src.Location]; uerr != nil {
 			srec.Error = uerr.Error()
 			if err := s.emit(srec); err != nil {
@@ -257,7 +194,7 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 		// Atoms are hashed concurrently but written in order, so the
 		// stream is the same on every run.
 		type result struct {
-			rec AtomRecord
+			rec records.Atom
 			err error
 		}
 		results := make([]chan result, len(refs))
@@ -302,6 +239,10 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	}
 	sum.Warnings = s.warn
 	sum.Complete = true
+	sum.Status = records.StatusOK
+	if s.warn > 0 {
+		sum.Status = records.StatusWarnings
+	}
 	if err := s.emit(sum); err != nil {
 		return err
 	}
@@ -324,11 +265,11 @@ func (s *scanner) emit(v any) error {
 	return s.w.Write(v)
 }
 
-func (s *scanner) atom(ctx context.Context, src config.Source, ref fstree.AtomRef, target int64) (AtomRecord, error) {
+func (s *scanner) atom(ctx context.Context, src config.Source, ref fstree.AtomRef, target int64) (records.Atom, error) {
 	key := fstree.Key(s.name(ref.Path), ref.Kind)
 	kd, kb := records.EncodePath(key)
 	pd, pb := records.EncodePath(s.name(ref.Path))
-	rec := AtomRecord{Kind: records.KindAtom, Source: src.Location, Key: kd, KeyB64: kb, Path: pd, PathB64: pb, Type: ref.Kind, Mode: src.Mode, Encrypt: src.Encrypt}
+	rec := records.Atom{Kind: records.KindAtom, Source: src.Location, Key: kd, KeyB64: kb, Path: pd, PathB64: pb, Type: ref.Kind, Mode: src.Mode, Encrypt: src.Encrypt}
 	var t tally
 	h := sha256.New()
 	h.Write([]byte("gb-atom-v1\x00" + ref.Kind + "\x00"))
@@ -565,8 +506,8 @@ func readNames(p string) ([]string, int, error) {
 // splitPoints walks an atom larger than a bag in canonical order and cuts
 // it, greedily, into parts of at most target bytes at file boundaries. A
 // file larger than the target gets a part of its own.
-func splitPoints(source string, ref fstree.AtomRef, ex *config.Excluder, target int64, name func(string) string) ([]Part, error) {
-	var parts []Part
+func splitPoints(source string, ref fstree.AtomRef, ex *config.Excluder, target int64, name func(string) string) ([]records.Part, error) {
+	var parts []records.Part
 	err := fstree.WalkAtom(source, ref.Kind, ref.Path, ex, func(p string, info fs.FileInfo, err error) error {
 		if err != nil || info.IsDir() {
 			return nil
@@ -577,7 +518,7 @@ func splitPoints(source string, ref fstree.AtomRef, ex *config.Excluder, target 
 		}
 		if len(parts) == 0 || (parts[len(parts)-1].Bytes > 0 && parts[len(parts)-1].Bytes+size > target) {
 			d, b := records.EncodePath(name(p))
-			parts = append(parts, Part{From: d, FromB64: b})
+			parts = append(parts, records.Part{From: d, FromB64: b})
 		}
 		cur := &parts[len(parts)-1]
 		cur.Files++
