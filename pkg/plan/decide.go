@@ -23,7 +23,7 @@ type Input struct {
 	// nothing is known of them this run, so their atoms are kept.
 	Unreachable map[string]string
 	// Atoms in scan order; each names a source of Sources.
-	Atoms []atomIn
+	Atoms []records.Atom
 }
 
 // SourceIn is a source the scan read.
@@ -36,12 +36,12 @@ type SourceIn struct {
 // Plan is the decision: the records gb-plan writes, in this order after
 // the records it passes through, and what it says on stderr.
 type Plan struct {
-	Keeps   []Keep
-	Gones   []Gone
-	Forgets []Forget
-	Bags    []BagRecord
-	Retires []Retire
-	Summary Summary
+	Keeps   []records.Keep
+	Gones   []records.Gone
+	Forgets []records.Forget
+	Bags    []records.Bag
+	Retires []records.Retire
+	Summary records.PlanSummary
 	// Notes are the lines for stderr before the summary's (warnings, and
 	// why unchanged atoms are packed again), in order.
 	Notes []string
@@ -58,7 +58,7 @@ type decision struct {
 	modes  map[string]string // scanned source -> mode
 	plan   Plan
 
-	dirtyBySource map[string][]atomIn
+	dirtyBySource map[string][]records.Atom
 	seen          map[string]bool // inventory keys the scan saw
 	// Which bags each planned change takes a reference away from, and
 	// which of those references an operation (not a change on disk) takes.
@@ -80,7 +80,7 @@ func Decide(in Input, inv *inventory.Inventory, opts Options, now time.Time) (Pl
 		return Plan{}, err
 	}
 	d := &decision{inv: inv, st: st, prices: st.Prices(), now: now, ops: ops, in: in, modes: map[string]string{},
-		dirtyBySource: map[string][]atomIn{}, seen: map[string]bool{}, lost: map[string]int{}, opLost: map[string]int{}, refs: map[string]int{}}
+		dirtyBySource: map[string][]records.Atom{}, seen: map[string]bool{}, lost: map[string]int{}, opLost: map[string]int{}, refs: map[string]int{}}
 	for _, s := range in.Sources {
 		d.modes[s.Location] = s.Mode
 	}
@@ -89,9 +89,11 @@ func Decide(in Input, inv *inventory.Inventory, opts Options, now time.Time) (Pl
 			d.refs[id]++
 		}
 	}
-	d.plan.Summary = Summary{Kind: records.KindPlan, At: now, Year: now.Year(), TargetBytes: st.TargetBytes(), KeepDeletedDays: st.KeepDeletedDays,
+	d.plan.Summary = records.PlanSummary{Kind: records.KindPlan, At: now, Year: now.Year(), TargetBytes: st.TargetBytes(), KeepDeletedDays: st.KeepDeletedDays,
 		Operations: ops.names}
-	d.classify()
+	if err := d.classify(); err != nil {
+		return Plan{}, err
+	}
 	d.missing()
 	if err := d.operationCost(opts.AllowEarly); err != nil {
 		return Plan{}, err
@@ -111,28 +113,32 @@ func (d *decision) note(format string, args ...any) {
 
 // classify sorts the scanned atoms into kept, packed again by an
 // operation, new and changed.
-func (d *decision) classify() {
+func (d *decision) classify() error {
 	sum := &d.plan.Summary
 	for _, a := range d.in.Atoms {
-		ik := inventory.KeyOf(a.exact)
+		exact, err := a.ExactKey()
+		if err != nil {
+			return fmt.Errorf("atom %s: %w", a.Key, err)
+		}
+		ik := inventory.KeyOf(exact)
 		d.seen[ik] = true
 		old := d.inv.Atoms[ik]
 		switch {
 		case old != nil && d.ops.reset[ik] != "" && !dirty(old, a, d.inv):
 			sum.AtomsRepacked++
-			sum.OperationBytes += a.bytes
+			sum.OperationBytes += a.Bytes
 			for _, id := range old.Bags {
 				d.lost[id]++
 				d.opLost[id]++
 			}
 		case old != nil && !dirty(old, a, d.inv):
 			sum.AtomsKept++
-			d.plan.Keeps = append(d.plan.Keeps, Keep{Kind: records.KindKeep, Atom: a.key, AtomB64: a.keyB64, Source: a.source, Hash: a.hash, Bags: old.Bags})
+			d.plan.Keeps = append(d.plan.Keeps, records.Keep{Kind: records.KindKeep, Atom: a.Key, AtomB64: a.KeyB64, Source: a.Source, Hash: a.Hash, Bags: old.Bags})
 			continue
 		case old == nil:
 			sum.AtomsNew++
 		default:
-			if old.LastMetadataHash == a.hash && reencrypt(old, a) {
+			if old.LastMetadataHash == a.Hash && reencrypt(old, a) {
 				d.reencrypted++
 			}
 			sum.AtomsChanged++
@@ -140,8 +146,9 @@ func (d *decision) classify() {
 				d.lost[id]++
 			}
 		}
-		d.dirtyBySource[a.source] = append(d.dirtyBySource[a.source], a)
+		d.dirtyBySource[a.Source] = append(d.dirtyBySource[a.Source], a)
 	}
+	return nil
 }
 
 // missing handles the inventory atoms of scanned sources that the scan
@@ -167,17 +174,17 @@ func (d *decision) missing() {
 		}
 		switch {
 		case reset == ResetSource:
-			d.plan.Forgets = append(d.plan.Forgets, Forget{Kind: records.KindForget, Atom: disp, AtomB64: b64, Source: a.Source, Bags: a.Bags, Reason: "source reset"})
+			d.plan.Forgets = append(d.plan.Forgets, records.Forget{Kind: records.KindForget, Atom: disp, AtomB64: b64, Source: a.Source, Bags: a.Bags, Reason: "source reset"})
 		case d.now.Sub(since) < grace:
 			if reset != "" {
 				d.note("gb-plan: warning: %s is gone from disk, so --%s cannot pack it again; its bags keep it", disp, reset)
 			}
 			sum.AtomsGone++
-			d.plan.Gones = append(d.plan.Gones, Gone{Kind: records.KindGone, Atom: disp, AtomB64: b64, Source: a.Source, Bags: a.Bags, LastSeen: a.LastSeen,
+			d.plan.Gones = append(d.plan.Gones, records.Gone{Kind: records.KindGone, Atom: disp, AtomB64: b64, Source: a.Source, Bags: a.Bags, LastSeen: a.LastSeen,
 				GoneSince: since, ForgetAfter: since.Add(grace)})
 			continue
 		default:
-			d.plan.Forgets = append(d.plan.Forgets, Forget{Kind: records.KindForget, Atom: disp, AtomB64: b64, Source: a.Source, Bags: a.Bags,
+			d.plan.Forgets = append(d.plan.Forgets, records.Forget{Kind: records.KindForget, Atom: disp, AtomB64: b64, Source: a.Source, Bags: a.Bags,
 				Reason: fmt.Sprintf("gone from disk since %s (keep_deleted_days = %g)", since.UTC().Format("2006-01-02"), d.st.KeepDeletedDays)})
 		}
 		sum.AtomsForgotten++
@@ -275,34 +282,34 @@ func (d *decision) newBags() {
 // newBag is one bag's atoms and the keys they are encrypted to ("" for
 // plain atoms).
 type newBag struct {
-	atoms []BagAtom
+	atoms []records.BagAtom
 	keys  string
 }
 
 // sourceBags packs one source's dirty atoms; encrypted and plain atoms
 // never share a bag.
-func sourceBags(dirty []atomIn, immutable bool, target int64) []newBag {
-	var plain, sealed []atomIn
+func sourceBags(dirty []records.Atom, immutable bool, target int64) []newBag {
+	var plain, sealed []records.Atom
 	for _, a := range dirty {
-		if a.encrypt {
+		if a.Encrypt {
 			sealed = append(sealed, a)
 		} else {
 			plain = append(plain, a)
 		}
 	}
 	var bags []newBag
-	for _, group := range [][]atomIn{plain, sealed} {
+	for _, group := range [][]records.Atom{plain, sealed} {
 		for _, b := range Pack(group, immutable, target) {
-			bags = append(bags, newBag{atoms: b, keys: group[0].keys})
+			bags = append(bags, newBag{atoms: b, keys: group[0].Keys})
 		}
 	}
 	return bags
 }
 
 // bagRecord is the record of a new bag.
-func bagRecord(id string, src SourceIn, nb newBag, compress, ext string, year int) BagRecord {
+func bagRecord(id string, src SourceIn, nb newBag, compress, ext string, year int) records.Bag {
 	label := Label(src.Location)
-	rec := BagRecord{Kind: records.KindBag, ID: id, Key: fmt.Sprintf("%d-backup/%s_%s%s", year, label, id, ext),
+	rec := records.Bag{Kind: records.KindBag, ID: id, Key: fmt.Sprintf("%d-backup/%s_%s%s", year, label, id, ext),
 		Source: src.Location, Mode: src.Mode, Label: label, Compress: compress, Excludes: src.Excludes, Atoms: nb.atoms}
 	if nb.keys != "" {
 		// The key names no source: a directory's name can say as much as
@@ -331,7 +338,7 @@ func (d *decision) retire() {
 		if d.lost[id] == 0 {
 			continue
 		}
-		ret := Retire{Kind: records.KindRetire, Bag: id, Key: bg.Key, AtomsLeft: left, Bytes: bg.Bytes, UploadedAt: bg.UploadedAt,
+		ret := records.Retire{Kind: records.KindRetire, Bag: id, Key: bg.Key, AtomsLeft: left, Bytes: bg.Bytes, UploadedAt: bg.UploadedAt,
 			AgeDays: float64(int(d.now.Sub(bg.UploadedAt).Hours()/24*10)) / 10}
 		if left == 0 {
 			ret.Reason = "unreferenced"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/records"
 )
 
 var (
@@ -43,13 +44,13 @@ func testInventory() *inventory.Inventory {
 
 // scanned is an atom of /s as the scan reports it; unchanged unless its
 // hash is given another value.
-func scanned(name string, bytes int64) atomIn {
+func scanned(name string, bytes int64) records.Atom {
 	a := atom(name, bytes)
-	a.source, a.mode = "/s", config.Mutable
+	a.Source, a.Mode = "/s", config.Mutable
 	return a
 }
 
-func with(a atomIn, f func(*atomIn)) atomIn {
+func with(a records.Atom, f func(*records.Atom)) records.Atom {
 	f(&a)
 	return a
 }
@@ -57,8 +58,8 @@ func with(a atomIn, f func(*atomIn)) atomIn {
 var sourceS = SourceIn{Location: "/s", Mode: config.Mutable, Excludes: []string{}}
 
 // unchangedS is the scan of testInventory's source with nothing changed.
-func unchangedS() []atomIn {
-	return []atomIn{scanned("a", 400), scanned("b", 400), scanned("c", 300), scanned("d", 1200)}
+func unchangedS() []records.Atom {
+	return []records.Atom{scanned("a", 400), scanned("b", 400), scanned("c", 300), scanned("d", 1200)}
 }
 
 // render shows a plan one record a line, with the summary's counts last.
@@ -77,7 +78,7 @@ func render(p Plan) string {
 		fmt.Fprintf(&b, "forget %s %v: %s\n", f.Atom, f.Bags, f.Reason)
 	}
 	for _, bg := range p.Bags {
-		fmt.Fprintf(&b, "bag %s %s %d: %s\n", bg.ID, bg.Key, bg.Bytes, shape([][]BagAtom{bg.Atoms}))
+		fmt.Fprintf(&b, "bag %s %s %d: %s\n", bg.ID, bg.Key, bg.Bytes, shape([][]records.BagAtom{bg.Atoms}))
 	}
 	for _, r := range p.Retires {
 		fmt.Fprintf(&b, "retire %s %s left=%d fee=%g\n", r.Bag, r.Reason, r.AtomsLeft, r.EarlyDeletionFee)
@@ -100,7 +101,7 @@ func TestDecide(t *testing.T) {
 		inv       func(*inventory.Inventory) // changes to testInventory
 		empty     bool                       // start from an empty inventory instead
 		sources   []SourceIn
-		atoms     []atomIn
+		atoms     []records.Atom
 		unreached map[string]string
 		opts      Options // operations; settings are filled in
 		keepDays  float64
@@ -109,7 +110,7 @@ func TestDecide(t *testing.T) {
 	}{
 		{
 			name: "new atoms on a first run", empty: true, sources: []SourceIn{sourceS},
-			atoms: []atomIn{scanned("a", 400), scanned("b", 400)},
+			atoms: []records.Atom{scanned("a", 400), scanned("b", 400)},
 			want: "bag bag_000001 2027-backup/s_bag_000001.tar.zst 800: a+b\n" +
 				"plan new=2 changed=0 kept=0 gone=0 forgotten=0 repacked=0 bags=1 retired=0 next=2 nothing=false",
 		},
@@ -120,7 +121,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "a changed atom leaves its bag partly superseded", sources: []SourceIn{sourceS},
-			atoms: []atomIn{with(scanned("a", 450), func(a *atomIn) { a.hash = "h-a2" }), scanned("b", 400), scanned("c", 300), scanned("d", 1200)},
+			atoms: []records.Atom{with(scanned("a", 450), func(a *records.Atom) { a.Hash = "h-a2" }), scanned("b", 400), scanned("c", 300), scanned("d", 1200)},
 			want: "keep /s/b [bag_000001]\nkeep /s/c [bag_000002]\nkeep /s/d [bag_000003 bag_000004]\n" +
 				"bag bag_000005 2027-backup/s_bag_000005.tar.zst 450: a\n" +
 				"retire bag_000001 partly-superseded left=1 fee=0\n" +
@@ -146,7 +147,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "bags fill up to the target in scan order", empty: true, sources: []SourceIn{sourceS},
-			atoms: []atomIn{scanned("a", 400), scanned("b", 400), scanned("c", 400), scanned("d", 200), scanned("e", 1500)},
+			atoms: []records.Atom{scanned("a", 400), scanned("b", 400), scanned("c", 400), scanned("d", 200), scanned("e", 1500)},
 			want: "bag bag_000001 2027-backup/s_bag_000001.tar.zst 800: a+b\nbag bag_000002 2027-backup/s_bag_000002.tar.zst 600: c+d\n" +
 				"bag bag_000003 2027-backup/s_bag_000003.tar.zst 1500: e\n" +
 				"plan new=5 changed=0 kept=0 gone=0 forgotten=0 repacked=0 bags=3 retired=0 next=4 nothing=false",
@@ -154,20 +155,20 @@ func TestDecide(t *testing.T) {
 		{
 			name: "an immutable source gives each atom its own bag", empty: true,
 			sources: []SourceIn{{Location: "/s", Mode: config.Immutable, Excludes: []string{}}},
-			atoms:   []atomIn{scanned("a", 10), scanned("b", 10)},
+			atoms:   []records.Atom{scanned("a", 10), scanned("b", 10)},
 			want: "bag bag_000001 2027-backup/s_bag_000001.tar.zst 10: a\nbag bag_000002 2027-backup/s_bag_000002.tar.zst 10: b\n" +
 				"plan new=2 changed=0 kept=0 gone=0 forgotten=0 repacked=0 bags=2 retired=0 next=3 nothing=false",
 		},
 		{
 			name: "a split atom gets a bag per part", empty: true, sources: []SourceIn{sourceS},
-			atoms: []atomIn{scanned("a", 10), with(split("big", []string{"", "m", "t"}, []int64{900, 900, 5}), func(a *atomIn) { a.mode = config.Mutable }), scanned("b", 10)},
+			atoms: []records.Atom{scanned("a", 10), with(split("big", []string{"", "m", "t"}, []int64{900, 900, 5}), func(a *records.Atom) { a.Mode = config.Mutable }), scanned("b", 10)},
 			want: "bag bag_000001 2027-backup/s_bag_000001.tar.zst 900: big#1/3\nbag bag_000002 2027-backup/s_bag_000002.tar.zst 900: big#2/3\n" +
 				"bag bag_000003 2027-backup/s_bag_000003.tar.zst 5: big#3/3\nbag bag_000004 2027-backup/s_bag_000004.tar.zst 20: a+b\n" +
 				"plan new=3 changed=0 kept=0 gone=0 forgotten=0 repacked=0 bags=4 retired=0 next=5 nothing=false",
 		},
 		{
 			name: "a gone atom is kept for keep_deleted_days", sources: []SourceIn{sourceS}, keepDays: 30,
-			atoms: []atomIn{scanned("a", 400), scanned("b", 400), scanned("d", 1200)},
+			atoms: []records.Atom{scanned("a", 400), scanned("b", 400), scanned("d", 1200)},
 			want: "keep /s/a [bag_000001]\nkeep /s/b [bag_000001]\nkeep /s/d [bag_000003 bag_000004]\n" +
 				"gone /s/c [bag_000002] until 2027-02-14\n" +
 				"plan new=0 changed=0 kept=3 gone=1 forgotten=0 repacked=0 bags=0 retired=0 next=5 nothing=true",
@@ -175,7 +176,7 @@ func TestDecide(t *testing.T) {
 		{
 			name: "a gone atom is forgotten after keep_deleted_days", sources: []SourceIn{sourceS}, keepDays: 30,
 			inv:   func(inv *inventory.Inventory) { inv.Atoms["/s/c"].GoneSince = decideNow.AddDate(0, 0, -31) },
-			atoms: []atomIn{scanned("a", 400), scanned("b", 400), scanned("d", 1200)},
+			atoms: []records.Atom{scanned("a", 400), scanned("b", 400), scanned("d", 1200)},
 			want: "keep /s/a [bag_000001]\nkeep /s/b [bag_000001]\nkeep /s/d [bag_000003 bag_000004]\n" +
 				"forget /s/c [bag_000002]: gone from disk since 2026-12-15 (keep_deleted_days = 30)\n" +
 				"retire bag_000002 unreferenced left=0 fee=0\n" +
@@ -183,7 +184,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "with keep_deleted_days 0 a gone atom is forgotten at once", sources: []SourceIn{sourceS},
-			atoms: []atomIn{scanned("c", 300), scanned("d", 1200)},
+			atoms: []records.Atom{scanned("c", 300), scanned("d", 1200)},
 			want: "keep /s/c [bag_000002]\nkeep /s/d [bag_000003 bag_000004]\n" +
 				"forget /s/a [bag_000001]: gone from disk since 2027-01-15 (keep_deleted_days = 0)\n" +
 				"forget /s/b [bag_000001]: gone from disk since 2027-01-15 (keep_deleted_days = 0)\n" +
@@ -197,14 +198,14 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "a source no longer listed keeps its atoms", sources: []SourceIn{{Location: "/t", Mode: config.Mutable, Excludes: []string{}}},
-			atoms: []atomIn{with(scanned("x", 5), func(a *atomIn) { a.key, a.exact, a.path, a.source = "/t/x", "/t/x", "/t/x", "/t" })},
+			atoms: []records.Atom{with(scanned("x", 5), func(a *records.Atom) { a.Key, a.Path, a.Source = "/t/x", "/t/x", "/t" })},
 			want: "note gb-plan: warning: /s is in the inventory (4 atoms) but not in the source list; its atoms and bags are kept (gb-plan --reset-source /s drops them)\n" +
 				"bag bag_000005 2027-backup/t_bag_000005.tar.zst 5: /t/x\n" +
 				"plan new=1 changed=0 kept=0 gone=0 forgotten=0 repacked=0 bags=1 retired=0 next=6 nothing=false",
 		},
 		{
 			name: "a change of encryption packs unchanged atoms again, apart from plain ones", sources: []SourceIn{sourceS},
-			atoms: []atomIn{with(scanned("a", 400), func(a *atomIn) { a.encrypt, a.keys = true, "k1" }), scanned("b", 400), with(scanned("e", 5), func(a *atomIn) { a.encrypt, a.keys = true, "k1" }),
+			atoms: []records.Atom{with(scanned("a", 400), func(a *records.Atom) { a.Encrypt, a.Keys = true, "k1" }), scanned("b", 400), with(scanned("e", 5), func(a *records.Atom) { a.Encrypt, a.Keys = true, "k1" }),
 				scanned("f", 5), scanned("c", 300), scanned("d", 1200)},
 			want: "note gb-plan: 1 unchanged atoms are packed again because their encryption changed\n" +
 				"keep /s/b [bag_000001]\nkeep /s/c [bag_000002]\nkeep /s/d [bag_000003 bag_000004]\n" +
@@ -215,7 +216,7 @@ func TestDecide(t *testing.T) {
 		{
 			name: "other keys pack an encrypted atom again", sources: []SourceIn{sourceS},
 			inv:   func(inv *inventory.Inventory) { inv.Atoms["/s/c"].Encrypt, inv.Atoms["/s/c"].Keys = true, "k1" },
-			atoms: []atomIn{scanned("a", 400), scanned("b", 400), with(scanned("c", 300), func(a *atomIn) { a.encrypt, a.keys = true, "k2" }), scanned("d", 1200)},
+			atoms: []records.Atom{scanned("a", 400), scanned("b", 400), with(scanned("c", 300), func(a *records.Atom) { a.Encrypt, a.Keys = true, "k2" }), scanned("d", 1200)},
 			want: "note gb-plan: 1 unchanged atoms are packed again because their encryption changed\n" +
 				"keep /s/a [bag_000001]\nkeep /s/b [bag_000001]\nkeep /s/d [bag_000003 bag_000004]\n" +
 				"bag bag_000005 2027-backup/encrypted_bag_000005.tar.zst.age 300: c\n" +
@@ -249,7 +250,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "--reset-bag cannot pack a gone atom again", sources: []SourceIn{sourceS}, keepDays: 30,
-			atoms: []atomIn{scanned("a", 400), scanned("b", 400), scanned("d", 1200)},
+			atoms: []records.Atom{scanned("a", 400), scanned("b", 400), scanned("d", 1200)},
 			opts:  Options{ResetBags: []string{"bag_000002"}, AllowEarly: true},
 			want: "note gb-plan: warning: /s/c is gone from disk, so --reset-bag cannot pack it again; its bags keep it\n" +
 				"keep /s/a [bag_000001]\nkeep /s/b [bag_000001]\nkeep /s/d [bag_000003 bag_000004]\n" +
@@ -258,7 +259,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "--reset-source packs the seen atoms again and forgets the rest at once", sources: []SourceIn{sourceS}, keepDays: 30,
-			atoms: []atomIn{scanned("a", 400), scanned("b", 400), scanned("c", 300)},
+			atoms: []records.Atom{scanned("a", 400), scanned("b", 400), scanned("c", 300)},
 			opts:  Options{ResetSources: []string{"/s/"}, AllowEarly: true},
 			want: "forget /s/d [bag_000003 bag_000004]: source reset\n" +
 				"bag bag_000005 2027-backup/s_bag_000005.tar.zst 800: a+b\nbag bag_000006 2027-backup/s_bag_000006.tar.zst 300: c\n" +
@@ -334,7 +335,7 @@ func TestDecide(t *testing.T) {
 // the inventory.
 func TestDecideIsPure(t *testing.T) {
 	opts := Options{Settings: &config.Settings{TargetBagGB: 0.000001, Compress: "zstd", MinRetentionDays: 180, KeepDeletedDays: 30}, Repack: true}
-	in := Input{Sources: []SourceIn{sourceS}, Atoms: []atomIn{scanned("a", 400), scanned("e", 5)}}
+	in := Input{Sources: []SourceIn{sourceS}, Atoms: []records.Atom{scanned("a", 400), scanned("e", 5)}}
 	inv := testInventory()
 	before, _ := inv.Marshal()
 	p1, err := Decide(in, inv, opts, decideNow)

@@ -18,7 +18,6 @@ import (
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/records"
-	"github.com/tidwall/gjson"
 )
 
 // Options configure a plan.
@@ -35,133 +34,6 @@ type Options struct {
 	// AllowEarly lets an operation leave bags younger than
 	// min_retention_days unreferenced, which costs their remaining days.
 	AllowEarly bool
-}
-
-// BagAtom is an atom, or one part of a split atom, inside a bag.
-type BagAtom struct {
-	Atom    string `json:"atom"`
-	AtomB64 string `json:"atom_b64,omitempty"`
-	Path    string `json:"path"`
-	PathB64 string `json:"path_b64,omitempty"`
-	Type    string `json:"type"`
-	Hash    string `json:"hash"`
-	Files   int64  `json:"files"`
-	Bytes   int64  `json:"bytes"`
-	// Split atoms: this bag holds part Part of Parts, the entries from
-	// From (inclusive) to To (exclusive; "" for the last part) in
-	// canonical walk order.
-	Part    int    `json:"part,omitempty"`
-	Parts   int    `json:"parts,omitempty"`
-	From    string `json:"from,omitempty"`
-	FromB64 string `json:"from_b64,omitempty"`
-	To      string `json:"to,omitempty"`
-	ToB64   string `json:"to_b64,omitempty"`
-}
-
-// BagRecord is a new bag to pack and upload.
-type BagRecord struct {
-	Kind     string    `json:"kind"`
-	ID       string    `json:"id"`
-	Key      string    `json:"key"`
-	Source   string    `json:"source"`
-	Mode     string    `json:"mode"`
-	Label    string    `json:"label"`
-	Compress string    `json:"compress"`
-	Encrypt  bool      `json:"encrypt"`
-	Keys     string    `json:"keys,omitempty"` // the keys' ID when encrypted (see docs/records.md)
-	Excludes []string  `json:"excludes"`
-	Files    int64     `json:"files"`
-	Bytes    int64     `json:"bytes"`
-	Atoms    []BagAtom `json:"atoms"`
-}
-
-// Keep is an unchanged atom.
-type Keep struct {
-	Kind    string   `json:"kind"`
-	Atom    string   `json:"atom"`
-	AtomB64 string   `json:"atom_b64,omitempty"`
-	Source  string   `json:"source"`
-	Hash    string   `json:"hash"`
-	Bags    []string `json:"bags"`
-}
-
-// Forget is an atom gone from disk.
-type Forget struct {
-	Kind    string   `json:"kind"`
-	Atom    string   `json:"atom"`
-	AtomB64 string   `json:"atom_b64,omitempty"`
-	Source  string   `json:"source"`
-	Bags    []string `json:"bags"`
-	Reason  string   `json:"reason"`
-}
-
-// Retire is a bag that this plan leaves no longer fully referenced.
-type Retire struct {
-	Kind       string    `json:"kind"`
-	Bag        string    `json:"bag"`
-	Key        string    `json:"key"`
-	Reason     string    `json:"reason"` // unreferenced | partly-superseded
-	AtomsLeft  int       `json:"atoms_left"`
-	Bytes      int64     `json:"bytes"`
-	UploadedAt time.Time `json:"uploaded_at"`
-	AgeDays    float64   `json:"age_days"`
-	// What deleting it now would cost; prune waits until it is free.
-	EarlyDeletionFee float64 `json:"early_deletion_fee_usd"`
-}
-
-// Summary is the plan's last record.
-type Summary struct {
-	Kind             string    `json:"kind"`
-	At               time.Time `json:"at"`
-	Year             int       `json:"year"`
-	TargetBytes      int64     `json:"target_bytes"`
-	AtomsNew         int       `json:"atoms_new"`
-	AtomsChanged     int       `json:"atoms_changed"`
-	AtomsKept        int       `json:"atoms_kept"`
-	AtomsForgotten   int       `json:"atoms_forgotten"`
-	Bags             int       `json:"bags"`
-	Files            int64     `json:"files"`
-	Bytes            int64     `json:"bytes"`
-	PutRequests      int       `json:"put_requests"`
-	UploadCost       float64   `json:"upload_cost_usd"`
-	MonthlyAdded     float64   `json:"monthly_storage_added_usd"`
-	MonthlyTotal     float64   `json:"monthly_storage_total_usd"`
-	BagsRetired      int       `json:"bags_retired"`
-	RetiredBytes     int64     `json:"retired_bytes"`
-	EarlyDeletionFee float64   `json:"early_deletion_fees_if_deleted_now_usd"`
-	AtomsRepacked    int       `json:"atoms_repacked"` // unchanged atoms an operation packs again
-	AtomsGone        int       `json:"atoms_gone"`     // gone from disk, kept for keep_deleted_days
-	KeepDeletedDays  float64   `json:"keep_deleted_days"`
-	Operations       []string  `json:"operations,omitempty"`
-	OperationBytes   int64     `json:"operation_bytes"`    // bytes packed again because of the operations
-	OperationFees    float64   `json:"operation_fees_usd"` // remaining minimum storage of young bags the operations leave unreferenced
-	OperationYoung   []string  `json:"operation_young_bags,omitempty"`
-	// Bags this plan leaves unreferenced while younger than
-	// min_retention_days (their remaining days are early_deletion_fees…),
-	// and when the last of them may be deleted free.
-	YoungRetired  []string  `json:"young_retired_bags,omitempty"`
-	YoungFreeFrom time.Time `json:"young_retired_free_from,omitzero"`
-	FirstBag      string    `json:"first_bag,omitempty"`
-	NextBag       int       `json:"next_bag"`
-	NothingToDo   bool      `json:"nothing_to_do"`
-}
-
-type atomIn struct {
-	key, keyB64   string // display forms
-	exact         string // exact atom key bytes
-	path, pathB64 string
-	typ, mode     string
-	source        string
-	hash          string
-	files, bytes  int64
-	parts         []partIn
-	encrypt       bool
-	keys          string
-}
-
-type partIn struct {
-	from, fromB64 string
-	files, bytes  int64
 }
 
 // Run reads scan records from in and writes the plan to out.
@@ -194,10 +66,11 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	for _, n := range p.Notes {
 		fmt.Fprintln(errOut, n)
 	}
+	p.Summary.Outcome = records.Outcome{Status: records.StatusOK}
 	if err := writePlan(out, passed.Bytes(), p); err != nil {
 		return err
 	}
-	fmt.Fprintln(errOut, "gb-plan: "+p.Summary.Human())
+	fmt.Fprintln(errOut, "gb-plan: "+Human(p.Summary))
 	return nil
 }
 
@@ -211,42 +84,49 @@ func readScan(ctx context.Context, in io.Reader, name string, passed *records.Wr
 	err := records.NewReader(in, name).Each(func(l records.Line) error {
 		switch l.Kind {
 		case records.KindSource:
-			src := l.Get("source").String()
-			if e := l.Get("error").String(); e != "" {
+			src, err := records.Decode[records.Source](l)
+			if err != nil {
+				return err
+			}
+			if src.Error != "" {
 				// A remote source gb-scan could not read: nothing is
 				// known of it this run, so its atoms are kept as they
 				// are, like those of a source not listed.
-				input.Unreachable[src] = e
+				input.Unreachable[src.Source] = src.Error
 				return passed.WriteRaw(l.Raw)
 			}
-			so := SourceIn{Location: src, Mode: l.Get("mode").String(), Excludes: []string{}}
-			for _, x := range l.Get("excludes").Array() {
-				so.Excludes = append(so.Excludes, x.String())
+			so := SourceIn{Location: src.Source, Mode: src.Mode, Excludes: src.Excludes}
+			if so.Excludes == nil {
+				so.Excludes = []string{}
 			}
-			if i, ok := sources[src]; ok {
+			if i, ok := sources[src.Source]; ok {
 				input.Sources[i] = so
 			} else {
-				sources[src] = len(input.Sources)
+				sources[src.Source] = len(input.Sources)
 				input.Sources = append(input.Sources, so)
 			}
 			if err := passed.WriteRaw(l.Raw); err != nil {
 				return err
 			}
 		case records.KindAtom:
-			a, err := parseAtom(l, name)
+			a, exact, err := readAtom(l, name)
 			if err != nil {
 				return err
 			}
-			if prev, dup := seen[a.exact]; dup {
-				return l.Errorf(name, "atom %s already appeared on line %d", a.key, prev)
+			if prev, dup := seen[exact]; dup {
+				return l.Errorf(name, "atom %s already appeared on line %d", a.Key, prev)
 			}
-			seen[a.exact] = l.No
-			if _, ok := sources[a.source]; !ok {
-				return l.Errorf(name, "atom %s names source %s, which no source record introduced", a.key, a.source)
+			seen[exact] = l.No
+			if _, ok := sources[a.Source]; !ok {
+				return l.Errorf(name, "atom %s names source %s, which no source record introduced", a.Key, a.Source)
 			}
 			input.Atoms = append(input.Atoms, a)
 		case records.KindScan:
-			if !l.Get("complete").Bool() {
+			sum, err := records.Decode[records.ScanSummary](l)
+			if err != nil {
+				return err
+			}
+			if !sum.Complete {
 				return l.Errorf(name, "the scan summary says the scan did not complete")
 			}
 			complete = true
@@ -303,7 +183,7 @@ func writeAll[T any](w *records.Writer, recs []T) error {
 }
 
 // Human is the plan in one line for people and cron logs.
-func (s Summary) Human() string {
+func Human(s records.PlanSummary) string {
 	if s.NothingToDo {
 		gone := ""
 		if s.AtomsGone > 0 {
@@ -338,8 +218,8 @@ func (s Summary) Human() string {
 const EncryptedLabel = "encrypted"
 
 // dirty reports whether an atom must be packed again.
-func dirty(old *inventory.Atom, a atomIn, inv *inventory.Inventory) bool {
-	if old.LastMetadataHash != a.hash || old.Incomplete || old.Type != a.typ || len(old.Bags) == 0 {
+func dirty(old *inventory.Atom, a records.Atom, inv *inventory.Inventory) bool {
+	if old.LastMetadataHash != a.Hash || old.Incomplete || old.Type != a.Type || len(old.Bags) == 0 {
 		return true
 	}
 	if reencrypt(old, a) {
@@ -355,45 +235,35 @@ func dirty(old *inventory.Atom, a atomIn, inv *inventory.Inventory) bool {
 
 // reencrypt reports whether the atom's encryption changed: tagged or
 // untagged, or other keys. Its bags then hold it the wrong way.
-func reencrypt(old *inventory.Atom, a atomIn) bool {
-	return old.Encrypt != a.encrypt || (a.encrypt && old.Keys != a.keys)
+func reencrypt(old *inventory.Atom, a records.Atom) bool {
+	return old.Encrypt != a.Encrypt || (a.Encrypt && old.Keys != a.Keys)
 }
 
-func parseAtom(l records.Line, name string) (atomIn, error) {
-	var a atomIn
-	var err error
-	if a.exact, err = l.PathField("atom"); err != nil {
-		return a, l.Errorf(name, "atom: %v", err)
+// readAtom decodes and checks an atom record; exact is its key's bytes.
+func readAtom(l records.Line, name string) (a records.Atom, exact string, err error) {
+	if a, err = records.Decode[records.Atom](l); err != nil {
+		return a, "", err
 	}
-	a.key, a.keyB64 = l.Get("atom").String(), l.Get("atom_b64").String()
-	a.path, a.pathB64 = l.Get("path").String(), l.Get("path_b64").String()
-	a.typ, a.mode, a.source, a.hash = l.Get("type").String(), l.Get("mode").String(), l.Get("source").String(), l.Get("hash").String()
-	a.files, a.bytes = l.Get("files").Int(), l.Get("bytes").Int()
-	if a.key == "" || a.path == "" || a.source == "" || a.hash == "" {
-		return a, l.Errorf(name, "atom record needs atom, path, source and hash")
+	if exact, err = a.ExactKey(); err != nil {
+		return a, "", l.Errorf(name, "atom: %v", err)
 	}
-	switch a.typ {
+	if a.Key == "" || a.Path == "" || a.Source == "" || a.Hash == "" {
+		return a, "", l.Errorf(name, "atom record needs atom, path, source and hash")
+	}
+	switch a.Type {
 	case "dir", "loose", "tree":
 	default:
-		return a, l.Errorf(name, "atom %s has unknown type %q", a.key, a.typ)
+		return a, "", l.Errorf(name, "atom %s has unknown type %q", a.Key, a.Type)
 	}
-	a.encrypt, a.keys = l.Get("encrypt").Bool(), l.Get("keys").String()
-	if a.encrypt && a.keys == "" {
-		return a, l.Errorf(name, "atom %s asks for encryption but names no keys; refusing to plan it", a.key)
+	if a.Encrypt && a.Keys == "" {
+		return a, "", l.Errorf(name, "atom %s asks for encryption but names no keys; refusing to plan it", a.Key)
 	}
-	var perr error
-	l.Get("parts").ForEach(func(_, p gjson.Result) bool {
-		if _, err := records.ResultPath(p, "from"); err != nil {
-			perr = err
-			return false
+	for _, p := range a.Parts {
+		if _, err := p.ExactFrom(); err != nil {
+			return a, "", l.Errorf(name, "atom %s: bad part: %v", a.Key, err)
 		}
-		a.parts = append(a.parts, partIn{from: p.Get("from").String(), fromB64: p.Get("from_b64").String(), files: p.Get("files").Int(), bytes: p.Get("bytes").Int()})
-		return true
-	})
-	if perr != nil {
-		return a, l.Errorf(name, "atom %s: bad part: %v", a.key, perr)
 	}
-	return a, nil
+	return a, exact, nil
 }
 
 // Pack groups the dirty atoms of one source into bags: atoms in scan order
@@ -401,9 +271,9 @@ func parseAtom(l records.Line, name string) (atomIn, error) {
 // split gets one bag per part, emitted as it comes while the open bag keeps
 // filling, so small atoms on both sides of it share bags (fewer objects,
 // fewer requests); an IMMUTABLE atom never shares.
-func Pack(atoms []atomIn, immutable bool, target int64) [][]BagAtom {
-	var bags [][]BagAtom
-	var cur []BagAtom
+func Pack(atoms []records.Atom, immutable bool, target int64) [][]records.BagAtom {
+	var bags [][]records.BagAtom
+	var cur []records.BagAtom
 	var curBytes int64
 	flush := func() {
 		if len(cur) > 0 {
@@ -412,29 +282,29 @@ func Pack(atoms []atomIn, immutable bool, target int64) [][]BagAtom {
 		}
 	}
 	for _, a := range atoms {
-		base := BagAtom{Atom: a.key, AtomB64: a.keyB64, Path: a.path, PathB64: a.pathB64, Type: a.typ, Hash: a.hash, Files: a.files, Bytes: a.bytes}
-		if len(a.parts) > 1 {
-			for i, p := range a.parts {
+		base := records.BagAtom{Atom: a.Key, AtomB64: a.KeyB64, Path: a.Path, PathB64: a.PathB64, Type: a.Type, Hash: a.Hash, Files: a.Files, Bytes: a.Bytes}
+		if len(a.Parts) > 1 {
+			for i, p := range a.Parts {
 				ba := base
-				ba.Part, ba.Parts = i+1, len(a.parts)
-				ba.Files, ba.Bytes = p.files, p.bytes
-				ba.From, ba.FromB64 = p.from, p.fromB64
-				if i+1 < len(a.parts) {
-					ba.To, ba.ToB64 = a.parts[i+1].from, a.parts[i+1].fromB64
+				ba.Part, ba.Parts = i+1, len(a.Parts)
+				ba.Files, ba.Bytes = p.Files, p.Bytes
+				ba.From, ba.FromB64 = p.From, p.FromB64
+				if i+1 < len(a.Parts) {
+					ba.To, ba.ToB64 = a.Parts[i+1].From, a.Parts[i+1].FromB64
 				}
-				bags = append(bags, []BagAtom{ba})
+				bags = append(bags, []records.BagAtom{ba})
 			}
 			continue
 		}
 		if immutable {
-			bags = append(bags, []BagAtom{base})
+			bags = append(bags, []records.BagAtom{base})
 			continue
 		}
-		if len(cur) > 0 && curBytes+a.bytes > target {
+		if len(cur) > 0 && curBytes+a.Bytes > target {
 			flush()
 		}
 		cur = append(cur, base)
-		curBytes += a.bytes
+		curBytes += a.Bytes
 	}
 	flush()
 	return bags
