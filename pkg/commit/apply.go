@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/records"
 )
 
 // The changes gb-commit makes to the inventory. They touch the inventory
@@ -19,10 +20,10 @@ type ledger struct {
 	partsUp map[string]map[int]string // atom -> part -> stored bag id
 	done    map[string]bool           // atoms applied this run
 	spent   int                       // highest bag id whose key holds an object
-	sum     *Committed
+	sum     *records.Committed
 }
 
-func newLedger(inv *inventory.Inventory, now time.Time, sum *Committed) *ledger {
+func newLedger(inv *inventory.Inventory, now time.Time, sum *records.Committed) *ledger {
 	return &ledger{inv: inv, now: now, bags: map[string]*plannedBag{}, partsUp: map[string]map[int]string{}, done: map[string]bool{}, sum: sum}
 }
 
@@ -221,7 +222,7 @@ func stampRetired(inv *inventory.Inventory, now time.Time) []string {
 }
 
 // addRun appends this commit to the inventory's runs.
-func addRun(inv *inventory.Inventory, sum Committed, now time.Time) {
+func addRun(inv *inventory.Inventory, sum records.Committed, now time.Time) {
 	inv.Runs = append(inv.Runs, inventory.Run{At: now, DryRun: sum.DryRun, BagsAdded: sum.BagsCommitted, BytesAdded: sum.BytesCommitted,
 		AtomsPacked: sum.AtomsPacked, AtomsKept: sum.AtomsKept, Forgotten: sum.AtomsForgotten, Pending: sum.AtomsPending})
 }

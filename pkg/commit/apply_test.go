@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/records"
 )
 
 var (
@@ -133,7 +134,7 @@ func TestApply(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inv := baseInventory()
-			var sum Committed
+			var sum records.Committed
 			g := newLedger(inv, today, &sum)
 			for _, b := range tt.plan {
 				g.bags[b.id] = b
@@ -343,7 +344,7 @@ func TestStampRetired(t *testing.T) {
 
 func TestAddRun(t *testing.T) {
 	inv := baseInventory()
-	addRun(inv, Committed{DryRun: true, BagsCommitted: 2, BytesCommitted: 300, AtomsPacked: 4, AtomsKept: 5, AtomsForgotten: 1, AtomsPending: 3}, today)
+	addRun(inv, records.Committed{DryRun: true, BagsCommitted: 2, BytesCommitted: 300, AtomsPacked: 4, AtomsKept: 5, AtomsForgotten: 1, AtomsPending: 3}, today)
 	want := inventory.Run{At: today, DryRun: true, BagsAdded: 2, BytesAdded: 300, AtomsPacked: 4, AtomsKept: 5, Forgotten: 1, Pending: 3}
 	if len(inv.Runs) != 1 || inv.Runs[0] != want {
 		t.Errorf("runs %+v, want [%+v]", inv.Runs, want)

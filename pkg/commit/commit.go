@@ -20,7 +20,6 @@ import (
 	"github.com/gbarchive/gb/pkg/keys"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
-	"github.com/tidwall/gjson"
 )
 
 // Options configure a commit.
@@ -30,23 +29,6 @@ type Options struct {
 	Now      time.Time
 	DryRun   bool
 	Input    string
-}
-
-// Committed is the stage's summary record.
-type Committed struct {
-	Kind           string   `json:"kind"`
-	Inventory      string   `json:"inventory"`
-	DryRun         bool     `json:"dry_run"`
-	BagsCommitted  int      `json:"bags_committed"`
-	BytesCommitted int64    `json:"bytes_committed"`
-	AtomsPacked    int      `json:"atoms_packed"`
-	AtomsKept      int      `json:"atoms_kept"`
-	AtomsForgotten int      `json:"atoms_forgotten"`
-	AtomsPending   int      `json:"atoms_pending"`
-	BagsFailed     []string `json:"bags_failed,omitempty"`
-	BagsRetired    []string `json:"bags_retired,omitempty"`
-	SystemFiles    []string `json:"system_files,omitempty"`
-	NextBag        int      `json:"next_bag"`
 }
 
 type plannedAtom struct {
@@ -89,7 +71,7 @@ type state struct {
 	out      string // the inventory file written
 	order    []string
 	maxID    int
-	sum      Committed
+	sum      records.Committed
 	rec      stream
 	backedUp bool
 	saved    bool
@@ -149,7 +131,7 @@ func newState(inv *inventory.Inventory, opts Options) *state {
 	if opts.DryRun {
 		s.out = filepath.Join(filepath.Dir(opts.Settings.InventoryFile), "inventory_dryrun.json")
 	}
-	s.sum = Committed{Kind: records.KindCommitted, Inventory: s.out, DryRun: opts.DryRun}
+	s.sum = records.Committed{Kind: records.KindCommitted, Inventory: s.out, DryRun: opts.DryRun}
 	s.ledger = newLedger(inv, opts.Now, &s.sum)
 	return s
 }
@@ -159,30 +141,41 @@ func newState(inv *inventory.Inventory, opts Options) *state {
 func (s *state) record(l records.Line, w *records.Writer) error {
 	switch l.Kind {
 	case records.KindSource:
-		s.onSource(l)
+		return s.onSource(l)
 	case records.KindBag:
 		return s.onBag(l)
 	case records.KindPacked:
-		if b := s.bags[l.Get("bag").String()]; b != nil {
-			for _, k := range l.Get("incomplete_atoms").Array() {
-				b.incomplete[k.String()] = true
+		p, err := records.Decode[records.Packed](l)
+		if err != nil {
+			return err
+		}
+		if b := s.bags[p.Bag]; b != nil {
+			for _, k := range p.IncompleteAtoms {
+				b.incomplete[k] = true
 			}
-			b.staged, b.manifest = l.Get("file").String(), l.Get("manifest").String()
+			b.staged, b.manifest = p.File, p.Manifest
 		}
 	case records.KindUploaded:
 		return s.onUploaded(l)
 	case records.KindFailed:
-		id := l.Get("bag").String()
-		if b := s.bags[id]; b != nil {
+		f, err := records.Decode[records.Failed](l)
+		if err != nil {
+			return err
+		}
+		if b := s.bags[f.Bag]; b != nil {
 			b.failed = true
 		}
-		s.sum.BagsFailed = append(s.sum.BagsFailed, id)
-		s.spend(id)
+		s.sum.BagsFailed = append(s.sum.BagsFailed, f.Bag)
+		s.spend(f.Bag)
 	case records.KindKeep, records.KindForget, records.KindGone:
 		return s.onVerdict(l)
 	case records.KindPlan:
+		p, err := records.Decode[records.PlanSummary](l)
+		if err != nil {
+			return err
+		}
 		s.rec.planSeen = true
-		s.rec.planDirty = int(l.Get("atoms_new").Int() + l.Get("atoms_changed").Int())
+		s.rec.planDirty = p.AtomsNew + p.AtomsChanged
 	case records.KindRetire, records.KindScan, records.KindAtom:
 		// Commit works these out from the inventory itself.
 	default:
@@ -191,23 +184,32 @@ func (s *state) record(l records.Line, w *records.Writer) error {
 	return nil
 }
 
-func (s *state) onSource(l records.Line) {
-	s.rec.sources[l.Get("source").String()] = inventory.Source{Mode: l.Get("mode").String(), Encrypt: l.Get("encrypt").Bool()}
-	if f := l.Get("list").String(); f != "" {
-		s.rec.listFile = f
+func (s *state) onSource(l records.Line) error {
+	src, err := records.Decode[records.Source](l)
+	if err != nil {
+		return err
 	}
-	if f := l.Get("exclude_file").String(); f != "" {
-		s.rec.exclFile = f
+	s.rec.sources[src.Source] = inventory.Source{Mode: src.Mode, Encrypt: src.Encrypt}
+	if src.ListFile != "" {
+		s.rec.listFile = src.ListFile
 	}
-	if f := l.Get("encrypt_file").String(); f != "" {
-		s.rec.encFile = f
+	if src.Exclude != "" {
+		s.rec.exclFile = src.Exclude
 	}
+	if src.EncryptFile != "" {
+		s.rec.encFile = src.EncryptFile
+	}
+	return nil
 }
 
 func (s *state) onBag(l records.Line) error {
-	b, err := parseBag(l, s.name)
+	rec, err := records.Decode[records.Bag](l)
 	if err != nil {
 		return err
+	}
+	b, err := plannedOf(rec)
+	if err != nil {
+		return l.Errorf(s.name, "%v", err)
 	}
 	if _, dup := s.bags[b.id]; dup {
 		return l.Errorf(s.name, "bag %s appears twice", b.id)
@@ -224,32 +226,33 @@ func (s *state) onBag(l records.Line) error {
 		return nil
 	}
 	// A dry run commits the plan as if every bag were stored now.
-	return s.apply(b, inventory.Bag{Key: b.key, Source: b.source, Bytes: l.Get("bytes").Int(), StorageClass: store.DeepArchive, UploadedAt: s.opts.Now,
+	return s.apply(b, inventory.Bag{Key: b.key, Source: b.source, Bytes: rec.Bytes, StorageClass: store.DeepArchive, UploadedAt: s.opts.Now,
 		Compress: b.compress, Files: b.files})
 }
 
 func (s *state) onUploaded(l records.Line) error {
-	id := l.Get("bag").String()
-	b := s.bags[id]
+	u, err := records.Decode[records.Uploaded](l)
+	if err != nil {
+		return err
+	}
+	b := s.bags[u.Bag]
 	if b == nil {
-		return l.Errorf(s.name, "uploaded record for bag %s, which no bag record introduced", id)
+		return l.Errorf(s.name, "uploaded record for bag %s, which no bag record introduced", u.Bag)
 	}
 	if b.uploaded {
-		return l.Errorf(s.name, "bag %s was reported uploaded twice", id)
+		return l.Errorf(s.name, "bag %s was reported uploaded twice", u.Bag)
 	}
-	if l.Get("key").String() != b.key {
-		return l.Errorf(s.name, "bag %s uploaded as %s but planned as %s", id, l.Get("key").String(), b.key)
+	if u.Key != b.key {
+		return l.Errorf(s.name, "bag %s uploaded as %s but planned as %s", u.Bag, u.Key, b.key)
 	}
-	up := inventory.Bag{Key: b.key, Source: b.source, Bytes: l.Get("bytes").Int(), SHA256: l.Get("sha256").String(),
-		StorageClass: l.Get("storage_class").String(), Compress: b.compress, Files: b.files, ManifestKey: l.Get("manifest_key").String()}
-	t, err := time.Parse(time.RFC3339Nano, l.Get("uploaded_at").String())
-	if err != nil {
-		return l.Errorf(s.name, "bag %s: bad uploaded_at %q", id, l.Get("uploaded_at").String())
+	if u.UploadedAt.IsZero() {
+		return l.Errorf(s.name, "bag %s: no uploaded_at", u.Bag)
 	}
-	up.UploadedAt = t.UTC()
 	if s.opts.DryRun {
 		return nil
 	}
+	up := inventory.Bag{Key: b.key, Source: b.source, Bytes: u.Bytes, SHA256: u.SHA256, StorageClass: u.StorageClass, UploadedAt: u.UploadedAt.UTC(),
+		Compress: b.compress, Files: b.files, ManifestKey: u.ManifestKey}
 	if err := s.apply(b, up); err != nil {
 		return err
 	}
@@ -260,22 +263,43 @@ func (s *state) onUploaded(l records.Line) error {
 
 // onVerdict takes in the plan's keep, forget and gone records.
 func (s *state) onVerdict(l records.Line) error {
-	k, err := l.PathField("atom")
-	if err != nil {
-		return l.Errorf(s.name, "%v", err)
-	}
-	key := inventory.KeyOf(k)
 	switch l.Kind {
 	case records.KindKeep:
-		s.rec.keeps = append(s.rec.keeps, key)
-	case records.KindForget:
-		s.rec.forgets = append(s.rec.forgets, key)
-	case records.KindGone:
-		if t, err := time.Parse(time.RFC3339Nano, l.Get("gone_since").String()); err == nil {
-			s.rec.gones[key] = t.UTC()
+		k, err := records.Decode[records.Keep](l)
+		if err != nil {
+			return err
 		}
+		key, err := s.atomKey(l, k.ExactAtom)
+		s.rec.keeps = append(s.rec.keeps, key)
+		return err
+	case records.KindForget:
+		f, err := records.Decode[records.Forget](l)
+		if err != nil {
+			return err
+		}
+		key, err := s.atomKey(l, f.ExactAtom)
+		s.rec.forgets = append(s.rec.forgets, key)
+		return err
+	default:
+		g, err := records.Decode[records.Gone](l)
+		if err != nil {
+			return err
+		}
+		key, err := s.atomKey(l, g.ExactAtom)
+		if !g.GoneSince.IsZero() {
+			s.rec.gones[key] = g.GoneSince.UTC()
+		}
+		return err
 	}
-	return nil
+}
+
+// atomKey is the inventory key of a record's atom.
+func (s *state) atomKey(l records.Line, exact func() (string, error)) (string, error) {
+	k, err := exact()
+	if err != nil {
+		return "", l.Errorf(s.name, "%v", err)
+	}
+	return inventory.KeyOf(k), nil
 }
 
 // settle makes the changes that wait for the end of the stream: kept,
@@ -327,6 +351,17 @@ func (s *state) removeFailedStaging() {
 // finish writes the summary record and line, and returns what the run
 // amounts to: an error when the plan never came or bags failed.
 func (s *state) finish(w *records.Writer, errOut io.Writer) error {
+	var err error
+	switch {
+	case !s.rec.planSeen:
+		err = fmt.Errorf("input ended before the plan summary: committed %d uploaded bags, applied no forgets; run again", s.sum.BagsCommitted)
+	case len(s.sum.BagsFailed) > 0:
+		err = fmt.Errorf("%d bags failed to upload; their atoms are retried on the next run", len(s.sum.BagsFailed))
+	}
+	s.sum.Outcome = records.Outcome{Status: records.StatusOK}
+	if err != nil {
+		s.sum.Outcome = records.Outcome{Status: records.StatusFailed, Error: err.Error()}
+	}
 	if err := w.Write(s.sum); err != nil {
 		return err
 	}
@@ -336,48 +371,32 @@ func (s *state) finish(w *records.Writer, errOut io.Writer) error {
 	}
 	fmt.Fprintf(errOut, "gb-commit: %d bags committed (%s), %d atoms packed, %d kept, %d forgotten, %d pending; %s\n",
 		s.sum.BagsCommitted, cost.Bytes(s.sum.BytesCommitted), s.sum.AtomsPacked, s.sum.AtomsKept, s.sum.AtomsForgotten, s.sum.AtomsPending, what)
-	if err := w.Err(); err != nil {
-		return err
-	}
-	if !s.rec.planSeen {
-		return fmt.Errorf("input ended before the plan summary: committed %d uploaded bags, applied no forgets; run again", s.sum.BagsCommitted)
-	}
-	if len(s.sum.BagsFailed) > 0 {
-		return fmt.Errorf("%d bags failed to upload; their atoms are retried on the next run", len(s.sum.BagsFailed))
-	}
-	return nil
+	return err
 }
 
-func parseBag(l records.Line, name string) (*plannedBag, error) {
-	b := &plannedBag{id: l.Get("id").String(), key: l.Get("key").String(), source: l.Get("source").String(), compress: l.Get("compress").String(),
-		files: l.Get("files").Int(), incomplete: map[string]bool{}, encrypt: l.Get("encrypt").Bool(), keys: l.Get("keys").String()}
+// plannedOf is a planned bag with its atoms under their inventory keys.
+func plannedOf(rec records.Bag) (*plannedBag, error) {
+	b := &plannedBag{id: rec.ID, key: rec.Key, source: rec.Source, compress: rec.Compress, files: rec.Files, incomplete: map[string]bool{},
+		encrypt: rec.Encrypt, keys: rec.Keys}
 	if _, err := inventory.ParseBagID(b.id); err != nil {
-		return nil, l.Errorf(name, "%v", err)
+		return nil, err
 	}
 	if b.key == "" || b.source == "" {
-		return nil, l.Errorf(name, "bag %s needs key and source", b.id)
+		return nil, fmt.Errorf("bag %s needs key and source", b.id)
 	}
-	var perr error
-	l.Get("atoms").ForEach(func(_, a gjson.Result) bool {
-		k, err := records.ResultPath(a, "atom")
+	for _, a := range rec.Atoms {
+		k, err := a.ExactAtom()
 		if err != nil {
-			perr = err
-			return false
+			return nil, fmt.Errorf("bag %s: %v", b.id, err)
 		}
-		pa := plannedAtom{key: inventory.KeyOf(k), typ: a.Get("type").String(), hash: a.Get("hash").String(), files: a.Get("files").Int(),
-			bytes: a.Get("bytes").Int(), part: int(a.Get("part").Int()), parts: int(a.Get("parts").Int())}
-		if pa.hash == "" {
-			perr = fmt.Errorf("atom %s has no hash", k)
-			return false
+		if a.Hash == "" {
+			return nil, fmt.Errorf("bag %s: atom %s has no hash", b.id, k)
 		}
+		pa := plannedAtom{key: inventory.KeyOf(k), typ: a.Type, hash: a.Hash, files: a.Files, bytes: a.Bytes, part: a.Part, parts: a.Parts}
 		if pa.parts == 0 {
 			pa.part, pa.parts = 1, 1
 		}
 		b.atoms = append(b.atoms, pa)
-		return true
-	})
-	if perr != nil {
-		return nil, l.Errorf(name, "bag %s: %v", b.id, perr)
 	}
 	return b, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/records"
 )
 
 // commitStream runs gb-commit over records on baseInventory and returns
@@ -63,7 +64,7 @@ func TestRunCommitsWhatWasUploaded(t *testing.T) {
 	if len(lines) != 2 || lines[0] != recCustom {
 		t.Fatalf("output:\n%s\nwant the unknown record byte for byte, then the summary", out)
 	}
-	var sum Committed
+	var sum records.Committed
 	if err := json.Unmarshal([]byte(lines[1]), &sum); err != nil {
 		t.Fatal(err)
 	}
@@ -96,9 +97,12 @@ func TestRunCommitsWhatWasUploaded(t *testing.T) {
 }
 
 func TestRunDryRunCommitsThePlan(t *testing.T) {
-	_, stderr, err, inv := commitStream(t, true, recSource, recKeep, recBag3, recBag4, recPlan)
+	out, stderr, err, inv := commitStream(t, true, recSource, recKeep, recBag3, recBag4, recPlan)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.HasSuffix(out, `"next_bag":5,"status":"ok"}`+"\n") {
+		t.Errorf("output %s, want the summary with status ok", out)
 	}
 	if inv.NextBag != 5 || inv.Atoms["/s/d"] == nil || inv.Atoms["/s/a"].LastMetadataHash != "new-a" || inv.Bags["bag_000004"].StorageClass != "DEEP_ARCHIVE" {
 		t.Errorf("dry-run inventory: next %d, atoms %v", inv.NextBag, inv.Atoms)
@@ -134,7 +138,9 @@ func TestRunRefusesBadStreams(t *testing.T) {
 		{name: "an upload of no planned bag", lines: []string{recUp3}, err: "uploaded record for bag bag_000003, which no bag record introduced"},
 		{name: "an upload twice", lines: []string{recBag3, recUp3, recUp3}, err: "bag bag_000003 was reported uploaded twice", next: 4},
 		{name: "an upload under another key", lines: []string{recBag3, strings.Replace(recUp3, `s_bag_000003.tar"`, `other"`, 1)}, err: "uploaded as 2027-backup/other"},
-		{name: "a bad upload time", lines: []string{recBag3, strings.Replace(recUp3, "2027-01-15T03:00:00Z", "yesterday", 1)}, err: `bad uploaded_at "yesterday"`},
+		{name: "a bad upload time", lines: []string{recBag3, strings.Replace(recUp3, "2027-01-15T03:00:00Z", "yesterday", 1)}, err: `stdin:2: uploaded record: field "uploaded_at"`},
+		{name: "an upload without time", lines: []string{recBag3, strings.Replace(recUp3, `,"uploaded_at":"2027-01-15T03:00:00Z"`, "", 1)}, err: "bag bag_000003: no uploaded_at"},
+		{name: "a field of the wrong type", lines: []string{recSource, strings.Replace(recPlan, `"atoms_new":2`, `"atoms_new":"2"`, 1)}, err: `stdin:2: plan record: field "atoms_new": got string`},
 		{name: "an atom without hash", lines: []string{strings.Replace(recBag4, `"hash":"new-d",`, "", 1)}, err: "atom /s/d has no hash"},
 		{name: "a bad bag id", lines: []string{strings.Replace(recBag4, `"id":"bag_000004"`, `"id":"bag4"`, 1)}, err: "bag4"},
 	}
