@@ -91,6 +91,15 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	}
 	s := newState(inv, opts)
 	w := records.NewWriter(out)
+	if err := s.run(ctx, in, w); err != nil {
+		return err
+	}
+	return s.finish(w, errOut)
+}
+
+// run reads the records, applying each stored bag as it comes, settles the
+// rest at the end, saves the inventory and stores the system files.
+func (s *state) run(ctx context.Context, in io.Reader, w *records.Writer) error {
 	if err := records.NewReader(in, s.name).Each(func(l records.Line) error {
 		if err := s.record(l, w); err != nil {
 			return err
@@ -100,26 +109,26 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		return err
 	}
 	s.settle()
-	if !opts.DryRun {
+	if !s.opts.DryRun {
 		s.removeFailedStaging()
 	}
 	// A stream that ended before its plan and brought nothing (an earlier
 	// stage failed at once) leaves the inventory as it was.
 	if s.rec.planSeen || s.saved || s.sum.BagsCommitted > 0 {
-		addRun(inv, s.sum, opts.Now)
+		addRun(s.inv, s.sum, s.opts.Now)
 		if err := s.save(); err != nil {
 			return err
 		}
 	}
-	s.sum.NextBag = inv.NextBag
-	if !opts.DryRun && opts.Store != nil && (s.sum.BagsCommitted > 0 || s.sum.AtomsForgotten > 0 || len(s.sum.BagsRetired) > 0) {
+	s.sum.NextBag = s.inv.NextBag
+	if !s.opts.DryRun && s.opts.Store != nil && (s.sum.BagsCommitted > 0 || s.sum.AtomsForgotten > 0 || len(s.sum.BagsRetired) > 0) {
 		files, err := s.uploadSystem(ctx)
 		s.sum.SystemFiles = files
 		if err != nil {
 			return fmt.Errorf("inventory saved, but uploading system files failed (the next run retries): %w", err)
 		}
 	}
-	return s.finish(w, errOut)
+	return nil
 }
 
 func newState(inv *inventory.Inventory, opts Options) *state {
