@@ -30,7 +30,6 @@ import (
 	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/remote"
-	"github.com/tidwall/gjson"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,29 +40,6 @@ type Options struct {
 	Input    string
 	// Poll is how often pack looks whether gb-put has drained staging.
 	Poll time.Duration
-}
-
-// Packed reports a staged bag.
-type Packed struct {
-	Kind         string `json:"kind"`
-	Bag          string `json:"bag"`
-	Key          string `json:"key"`
-	File         string `json:"file"`
-	Bytes        int64  `json:"bytes"`
-	SHA256       string `json:"sha256"`
-	Compress     string `json:"compress"`
-	Files        int64  `json:"files"`
-	ContentBytes int64  `json:"content_bytes"`
-	Manifest     string `json:"manifest"`
-	ManifestKey  string `json:"manifest_key"`
-	// ManifestUpload is the file gb-put stores at ManifestKey when it is
-	// not Manifest itself: the manifest encrypted like its bag.
-	ManifestUpload  string    `json:"manifest_upload,omitempty"`
-	Encrypt         bool      `json:"encrypt,omitempty"`
-	Keys            string    `json:"keys,omitempty"`
-	Warnings        int       `json:"warnings,omitempty"`
-	IncompleteAtoms []string  `json:"incomplete_atoms,omitempty"`
-	PackedAt        time.Time `json:"packed_at"`
 }
 
 type bagAtom struct {
@@ -141,7 +117,11 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	var ks *keys.Keys
 	err := r.Each(func(l records.Line) error {
 		if l.Kind == records.KindSource {
-			listFile = l.Get("list").String()
+			src, err := records.Decode[records.Source](l)
+			if err != nil {
+				return err
+			}
+			listFile = src.ListFile
 		}
 		if l.Kind != records.KindBag {
 			return w.WriteRaw(l.Raw)
@@ -238,8 +218,8 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 const sidecarSuffix = ".packed.json"
 
 type sidecar struct {
-	Plan   string `json:"plan"` // SHA-256 of the bag record's line
-	Packed Packed `json:"packed"`
+	Plan   string         `json:"plan"` // SHA-256 of the bag record's line
+	Packed records.Packed `json:"packed"`
 }
 
 type leftover struct {
@@ -262,7 +242,7 @@ func planSum(raw []byte) string {
 
 // writeSidecar records a freshly staged bag for reuse. A lost or torn
 // sidecar only costs a re-pack, so it is not fsynced.
-func writeSidecar(p *Packed, raw []byte) error {
+func writeSidecar(p *records.Packed, raw []byte) error {
 	b, err := json.Marshal(sidecar{Plan: planSum(raw), Packed: *p})
 	if err != nil {
 		return err
@@ -278,7 +258,7 @@ func writeSidecar(p *Packed, raw []byte) error {
 // interrupted run left it complete for exactly this bag record, after
 // checking its bytes against the SHA-256 it was packed with (staged bags
 // are not fsynced, so a power cut may have torn one).
-func reuse(leftovers map[string]leftover, raw []byte, path string, errOut io.Writer) *Packed {
+func reuse(leftovers map[string]leftover, raw []byte, path string, errOut io.Writer) *records.Packed {
 	lo, ok := leftovers[path]
 	if !ok {
 		return nil
@@ -406,7 +386,11 @@ func waitForRoom(ctx context.Context, staged map[string]int64, out io.Writer, li
 }
 
 func parseBag(l records.Line, name string) (bagIn, error) {
-	b := bagIn{id: l.Get("id").String(), key: l.Get("key").String(), source: l.Get("source").String(), compress: l.Get("compress").String(), bytes: l.Get("bytes").Int()}
+	rec, err := records.Decode[records.Bag](l)
+	if err != nil {
+		return bagIn{}, err
+	}
+	b := bagIn{id: rec.ID, key: rec.Key, source: rec.Source, compress: rec.Compress, bytes: rec.Bytes, encrypt: rec.Encrypt, keys: rec.Keys, excludes: rec.Excludes}
 	if _, err := inventory.ParseBagID(b.id); err != nil {
 		return b, l.Errorf(name, "%v", err)
 	}
@@ -416,7 +400,6 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 	if _, isRemote, err := remote.Parse(b.source); err != nil || (!isRemote && !filepath.IsAbs(b.source)) {
 		return b, l.Errorf(name, "bag %s: source %q is not an absolute path or a remote location (host:/path)", b.id, b.source)
 	}
-	b.encrypt, b.keys = l.Get("encrypt").Bool(), l.Get("keys").String()
 	if b.encrypt != strings.HasSuffix(b.key, ".age") {
 		// A plain bag named .age, or an encrypted one without the
 		// suffix, would mislead whoever opens the bucket in twenty years.
@@ -431,46 +414,42 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 	if b.compress != bag.Zstd && b.compress != bag.None {
 		return b, l.Errorf(name, "bag %s: unknown compress %q", b.id, b.compress)
 	}
-	for _, x := range l.Get("excludes").Array() {
-		b.excludes = append(b.excludes, x.String())
-	}
-	var perr error
-	l.Get("atoms").ForEach(func(_, a gjson.Result) bool {
-		var ba bagAtom
-		var err error
-		if ba.exactKey, err = records.ResultPath(a, "atom"); err == nil {
-			if ba.path, err = records.ResultPath(a, "path"); err == nil {
-				if ba.from, err = records.ResultPath(a, "from"); err == nil {
-					ba.to, err = records.ResultPath(a, "to")
-				}
-			}
-		}
+	for _, a := range rec.Atoms {
+		ba, err := bagAtomOf(a, b.source)
 		if err != nil {
-			perr = err
-			return false
-		}
-		ba.key = a.Get("atom").String()
-		ba.typ = a.Get("type").String()
-		ba.hash, ba.files, ba.bytes = a.Get("hash").String(), a.Get("files").Int(), a.Get("bytes").Int()
-		ba.part, ba.parts = int(a.Get("part").Int()), int(a.Get("parts").Int())
-		if ba.typ != fstree.Dir && ba.typ != fstree.Loose && ba.typ != fstree.Tree {
-			perr = fmt.Errorf("atom %s has unknown type %q", ba.key, ba.typ)
-			return false
-		}
-		if ba.path != b.source && !strings.HasPrefix(ba.path, b.source+"/") {
-			perr = fmt.Errorf("atom %s is not inside source %s", ba.key, b.source)
-			return false
+			return b, l.Errorf(name, "bag %s: %v", b.id, err)
 		}
 		b.atoms = append(b.atoms, ba)
-		return true
-	})
-	if perr != nil {
-		return b, l.Errorf(name, "bag %s: %v", b.id, perr)
 	}
 	if len(b.atoms) == 0 {
 		return b, l.Errorf(name, "bag %s has no atoms", b.id)
 	}
 	return b, nil
+}
+
+// bagAtomOf checks an atom of a bag of source and takes its exact paths.
+func bagAtomOf(a records.BagAtom, source string) (bagAtom, error) {
+	ba := bagAtom{key: a.Atom, typ: a.Type, hash: a.Hash, files: a.Files, bytes: a.Bytes, part: a.Part, parts: a.Parts}
+	var err error
+	if ba.exactKey, err = a.ExactAtom(); err != nil {
+		return ba, err
+	}
+	if ba.path, err = a.ExactPath(); err != nil {
+		return ba, err
+	}
+	if ba.from, err = a.ExactFrom(); err != nil {
+		return ba, err
+	}
+	if ba.to, err = a.ExactTo(); err != nil {
+		return ba, err
+	}
+	if ba.typ != fstree.Dir && ba.typ != fstree.Loose && ba.typ != fstree.Tree {
+		return ba, fmt.Errorf("atom %s has unknown type %q", ba.key, ba.typ)
+	}
+	if ba.path != source && !strings.HasPrefix(ba.path, source+"/") {
+		return ba, fmt.Errorf("atom %s is not inside source %s", ba.key, source)
+	}
+	return ba, nil
 }
 
 var errStop = errors.New("stop")
@@ -508,7 +487,7 @@ func walkPart(root, atomPath string, a bagAtom, ex *config.Excluder, name func(s
 	return err
 }
 
-func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, now func() time.Time, w *records.Writer, errOut io.Writer, job *progress.Job, mounter *remote.Mounter) (*Packed, error) {
+func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, now func() time.Time, w *records.Writer, errOut io.Writer, job *progress.Job, mounter *remote.Mounter) (*records.Packed, error) {
 	ex := &config.Excluder{}
 	for _, p := range b.excludes {
 		if err := ex.Add(p); err != nil {
@@ -577,7 +556,7 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 	if err := menc.Encode(hdr); err != nil {
 		return nil, err
 	}
-	p := &Packed{Kind: records.KindPacked, Bag: b.id, Key: b.key, File: staged, Compress: b.compress, Manifest: manPath, ManifestKey: manifest.Key(b.key), PackedAt: start,
+	p := &records.Packed{Kind: records.KindPacked, Bag: b.id, Key: b.key, File: staged, Compress: b.compress, Manifest: manPath, ManifestKey: manifest.Key(b.key), PackedAt: start,
 		Encrypt: b.encrypt, Keys: b.keys}
 	// Walks of different atoms never meet, so only the ancestors archived
 	// for each atom can repeat: remembering those (not every path) keeps

@@ -75,7 +75,8 @@ type Atom struct {
 // ScanSummary closes a complete scan; gb-plan refuses a stream without
 // it, so a scan cut short can never look like deleted atoms.
 type ScanSummary struct {
-	Kind        string `json:"kind"`
+	Kind string `json:"kind"`
+	Outcome
 	List        string `json:"list"`
 	Sources     int    `json:"sources"`
 	Atoms       int    `json:"atoms"`
@@ -85,7 +86,6 @@ type ScanSummary struct {
 	Unavailable int    `json:"unavailable,omitempty"` // remote sources that could not be read
 	TargetBytes int64  `json:"target_bytes"`
 	Complete    bool   `json:"complete"`
-	Outcome
 }
 
 // BagAtom is an atom, or one part of a split atom, inside a bag.
@@ -175,7 +175,8 @@ type Retire struct {
 
 // PlanSummary is the plan's last record (gb-plan).
 type PlanSummary struct {
-	Kind             string    `json:"kind"`
+	Kind string `json:"kind"`
+	Outcome
 	At               time.Time `json:"at"`
 	Year             int       `json:"year"`
 	TargetBytes      int64     `json:"target_bytes"`
@@ -208,7 +209,6 @@ type PlanSummary struct {
 	FirstBag      string    `json:"first_bag,omitempty"`
 	NextBag       int       `json:"next_bag"`
 	NothingToDo   bool      `json:"nothing_to_do"`
-	Outcome
 }
 
 // Packed reports a staged bag (gb-pack).
@@ -236,14 +236,12 @@ type Packed struct {
 
 // PackSummary is gb-pack's last record.
 type PackSummary struct {
-	Kind         string `json:"kind"`
-	Bags         int    `json:"bags"`          // bags staged (packed now or reused)
-	Reused       int    `json:"reused"`        // of those, staged by an interrupted run for the same plan
-	Skipped      int    `json:"skipped"`       // bags left out: their remote source went away
-	Bytes        int64  `json:"bytes"`         // staged (compressed) bytes
-	ContentBytes int64  `json:"content_bytes"` // regular-file bytes read
-	Warnings     int    `json:"warnings"`
+	Kind string `json:"kind"`
 	Outcome
+	Bags         int   `json:"bags"`          // bags staged (packed now, or left by an interrupted run for the same plan)
+	Bytes        int64 `json:"bytes"`         // their staged (compressed) bytes
+	ContentBytes int64 `json:"content_bytes"` // regular-file bytes read
+	Warnings     int   `json:"warnings"`      // entries skipped or changed while packed, and bags left out
 }
 
 // Uploaded reports a bag that is safely stored (gb-put).
@@ -276,19 +274,20 @@ type Failed struct {
 
 // PutSummary is gb-put's last record.
 type PutSummary struct {
-	Kind      string `json:"kind"`
-	Store     string `json:"store"`      // the store URL
-	Bags      int    `json:"bags"`       // bags stored (uploaded or adopted)
-	Adopted   int    `json:"adopted"`    // of those, already stored by an interrupted run
-	Failed    int    `json:"failed"`     // bags not stored (failed records)
-	Bytes     int64  `json:"bytes"`      // stored bytes
-	SentBytes int64  `json:"sent_bytes"` // bytes this run sent
+	Kind string `json:"kind"`
 	Outcome
+	Bags      int    `json:"bags"`       // bags stored (uploaded or adopted)
+	Bytes     int64  `json:"bytes"`      // their stored bytes
+	SentBytes int64  `json:"sent_bytes"` // bytes this run sent
+	Adopted   int    `json:"adopted"`    // bags an interrupted run had stored already
+	Failed    int    `json:"failed"`     // bags not stored (failed records)
+	Store     string `json:"store,omitempty"`
 }
 
 // Committed is gb-commit's summary record.
 type Committed struct {
-	Kind           string   `json:"kind"`
+	Kind string `json:"kind"`
+	Outcome
 	Inventory      string   `json:"inventory"`
 	DryRun         bool     `json:"dry_run"`
 	BagsCommitted  int      `json:"bags_committed"`
@@ -301,7 +300,6 @@ type Committed struct {
 	BagsRetired    []string `json:"bags_retired,omitempty"`
 	SystemFiles    []string `json:"system_files,omitempty"`
 	NextBag        int      `json:"next_bag"`
-	Outcome
 }
 
 func init() {
