@@ -101,7 +101,7 @@ func TestRunDryRunCommitsThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasSuffix(out, `"next_bag":5,"status":"ok"}`+"\n") {
+	if !strings.HasPrefix(out, `{"kind":"committed","status":"ok",`) || !strings.HasSuffix(out, `"next_bag":5}`+"\n") {
 		t.Errorf("output %s, want the summary with status ok", out)
 	}
 	if inv.NextBag != 5 || inv.Atoms["/s/d"] == nil || inv.Atoms["/s/a"].LastMetadataHash != "new-a" || inv.Bags["bag_000004"].StorageClass != "DEEP_ARCHIVE" {
