@@ -89,3 +89,43 @@ func TestPlanGolden(t *testing.T) {
 		})
 	}
 }
+
+// Scan streams gb-plan refuses, with the line and the reason.
+func TestPlanRefusesBadScans(t *testing.T) {
+	const (
+		src  = `{"kind":"source","source":"/s","mode":"MUTABLE","encrypt":false,"excludes":[]}`
+		atom = `{"kind":"atom","source":"/s","atom":"/s/a","path":"/s/a","type":"dir","mode":"MUTABLE","files":1,"bytes":5,"hash":"h"}`
+		done = `{"kind":"scan","status":"ok","complete":true}`
+	)
+	tests := []struct {
+		name  string
+		lines []string
+		err   string
+	}{
+		{name: "no scan summary", lines: []string{src, atom}, err: "input ended without the scan summary record; nothing planned"},
+		{name: "an incomplete scan", lines: []string{src, `{"kind":"scan","complete":false}`}, err: "stdin:2: the scan summary says the scan did not complete"},
+		{name: "an atom twice", lines: []string{src, atom, atom, done}, err: "stdin:3: atom /s/a already appeared on line 2"},
+		{name: "an atom of no source", lines: []string{atom, done}, err: "stdin:1: atom /s/a names source /s, which no source record introduced"},
+		{name: "an atom without hash", lines: []string{src, strings.Replace(atom, `,"hash":"h"`, "", 1), done}, err: "stdin:2: atom record needs atom, path, source and hash"},
+		{name: "an unknown atom type", lines: []string{src, strings.Replace(atom, `"dir"`, `"blob"`, 1), done}, err: `stdin:2: atom /s/a has unknown type "blob"`},
+		{name: "encryption without keys", lines: []string{src, strings.Replace(atom, `"hash":"h"`, `"hash":"h","encrypt":true`, 1), done}, err: "asks for encryption but names no keys"},
+		{name: "a bad _b64 sibling", lines: []string{src, strings.Replace(atom, `"path":`, `"atom_b64":"!!","path":`, 1), done}, err: "stdin:2: atom:"},
+		{name: "a field of the wrong type", lines: []string{src, strings.Replace(atom, `"bytes":5`, `"bytes":"5"`, 1), done}, err: `stdin:2: atom record: field "bytes": got string`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &config.Settings{StateDir: t.TempDir(), TargetBagGB: 0.001, Compress: "zstd", MinRetentionDays: 180}
+			if err := st.Finish(); err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut bytes.Buffer
+			err := plan.Run(context.Background(), strings.NewReader(strings.Join(tt.lines, "\n")+"\n"), &out, &errOut, plan.Options{Settings: st, Now: time.Now()})
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("error %v, want %q", err, tt.err)
+			}
+			if out.Len() > 0 {
+				t.Errorf("a refused plan wrote records:\n%s", out.String())
+			}
+		})
+	}
+}
