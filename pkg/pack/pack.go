@@ -61,6 +61,27 @@ type bagIn struct {
 	excludes                  []string
 }
 
+// packer is one gb-pack run: what it read so far, and where it writes.
+type packer struct {
+	ctx     context.Context
+	st      *config.Settings
+	opts    Options
+	name    string    // the input, for errors
+	out     io.Writer // the pipe to gb-put, watched while staging is full
+	errOut  io.Writer
+	w       *records.Writer
+	prog    *progress.Reporter
+	total   *progress.Job
+	mounter *remote.Mounter
+
+	leftovers map[string]leftover // complete bags an interrupted run staged, by path
+	staged    map[string]int64    // this run's staged bags and their sizes
+	limit     int64               // staging bound; 0: none
+	listFile  string              // from the source records: where key.txt is looked for
+	ks        *keys.Keys          // loaded with the first encrypted bag
+	sum       records.PackSummary // what was staged
+}
+
 // Run packs every bag record of in.
 func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
 	st := opts.Settings
@@ -80,137 +101,158 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := os.MkdirAll(st.ManifestDir, 0o755); err != nil {
 		return fmt.Errorf("manifest dir: %w", err)
 	}
+	p := &packer{ctx: ctx, st: st, opts: opts, name: name, out: out, staged: map[string]int64{}, sum: records.PackSummary{Kind: records.KindPack}}
 	// Staging holds this run's bags, and the complete bags an interrupted
 	// run left that this run may plan again under the same id: those are
 	// reused, not packed again, so gb-put can resume or adopt their upload
 	// (an encrypted bag is never the same bytes twice). Anything else an
 	// interrupted run left goes.
-	leftovers := removeStale(st.StagingDir)
+	p.leftovers = removeStale(st.StagingDir)
 	removeStale(st.ManifestDir)
-	staged := map[string]int64{}
-	limit := st.StagingLimitBytes()
-	if limit > 0 && !isPipe(out) {
+	p.limit = st.StagingLimitBytes()
+	if p.limit > 0 && !isPipe(out) {
 		// Only a gb-put reading our output drains staging; waiting for
 		// one that is not there would hang forever.
-		limit = 0
+		p.limit = 0
 	}
 
 	// Progress on stderr (a terminal, or progress = always): a bar per bag
 	// against its planned bytes, and the run's totals below.
-	prog := progress.New(errOut, st.Progress)
-	defer prog.Close()
-	errOut = prog.Stderr()
-	in = prog.Input(in)
-	total := prog.Counter("gb-pack", "bags", progress.RateBytes)
+	p.prog = progress.New(errOut, st.Progress)
+	defer p.prog.Close()
+	p.errOut = p.prog.Stderr()
+	in = p.prog.Input(in)
+	p.total = p.prog.Counter("gb-pack", "bags", progress.RateBytes)
 
 	// Bags of remote sources are read through an sshfs mount made when
 	// the first such bag comes, and unmounted when gb-pack ends.
-	mounter := remote.NewMounter(remote.Options{Base: st.MntBase, SSHCommand: st.SSHCommand})
-	defer mounter.Close()
+	p.mounter = remote.NewMounter(remote.Options{Base: st.MntBase, SSHCommand: st.SSHCommand})
+	defer p.mounter.Close()
 
-	w := records.NewWriter(out)
-	r := records.NewReader(in, name)
-	warnings := 0
-	var nBags int
-	var nBytes, nContent int64
-	listFile := ""
-	var ks *keys.Keys
-	err := r.Each(func(l records.Line) error {
-		if l.Kind == records.KindSource {
-			src, err := records.Decode[records.Source](l)
-			if err != nil {
-				return err
-			}
-			listFile = src.ListFile
-		}
-		if l.Kind != records.KindBag {
-			return w.WriteRaw(l.Raw)
-		}
-		b, err := parseBag(l, name)
-		if err != nil {
-			return err
-		}
-		if b.encrypt && ks == nil {
-			rf, _ := st.SideFile(st.RecipientsFile, "recipients.txt", listFile)
-			kf, _ := st.SideFile(st.KeyFile, "key.txt", listFile)
-			k, note, err := keys.Load(rf, kf)
-			if err != nil {
-				return err
-			}
-			if note != "" {
-				fmt.Fprintf(errOut, "gb-pack: %s\n", note)
-			}
-			ks = k
-		}
-		if b.encrypt && b.keys != ks.ID {
-			return &records.LineError{Name: name, Line: l.No, Msg: fmt.Sprintf("bag %s was planned for keys %s, but %s gives %s", b.id, b.keys, ks.File, ks.ID),
-				Hint: "the keys changed after gb-scan ran; run the scan and plan again"}
-		}
-		idle := prog.Idle()
-		err = waitForRoom(ctx, staged, out, limit, b.bytes, opts.Poll, errOut)
-		idle()
-		if err != nil {
-			return err
-		}
-		raw := append([]byte(nil), l.Raw...)
-		p := reuse(leftovers, raw, filepath.Join(st.StagingDir, bag.StagedName(b.key)), errOut)
-		if p == nil {
-			job := total.Bar(b.id, b.bytes)
-			p, err = packBag(ctx, b, st, ks, opts.Now, w, errOut, job, mounter)
-			var re *remote.Error
-			if errors.As(err, &re) {
-				// The host went away since gb-scan: this bag is left
-				// out, its atoms keep their last backup, and the next
-				// run packs them again.
-				job.Fail()
-				warnings++
-				fmt.Fprintf(errOut, "gb-pack: warning: bag %s not packed: %v\n", b.id, err)
-				if re.Hint != "" {
-					fmt.Fprintf(errOut, "gb-pack: hint: %s\n", re.Hint)
-				}
-				if err := w.Write(records.NewWarning("pack", b.source, fmt.Errorf("bag %s not packed: %w", b.id, err))); err != nil {
-					return err
-				}
-				return w.WriteRaw(raw)
-			}
-			if err != nil {
-				job.Fail()
-				return fmt.Errorf("bag %s: %w", b.id, err)
-			}
-			job.Done()
-			if err := writeSidecar(p, raw); err != nil {
-				return fmt.Errorf("bag %s: %w", b.id, err)
-			}
-		}
-		warnings += p.Warnings
-		staged[p.File] = p.Bytes
-		total.AddItems(1)
-		nBags++
-		nBytes += p.Bytes
-		nContent += p.ContentBytes
-		if err := w.WriteRaw(raw); err != nil {
-			return err
-		}
-		return w.Write(p)
-	})
+	p.w = records.NewWriter(out)
+	err := records.NewReader(in, name).Each(p.record)
 	if err != nil {
 		return err
 	}
-	if err := w.Err(); err != nil {
+	if err := p.w.Err(); err != nil {
 		return err
 	}
 	// Left by an interrupted run and not planned again: nothing will
 	// upload them, and their manifests would mislead.
-	for _, lo := range leftovers {
+	for _, lo := range p.leftovers {
 		lo.remove()
 	}
-	total.Done()
-	prog.Close()
-	fmt.Fprintf(errOut, "gb-pack: %d bags packed, %s from %s of files\n", nBags, cost.Bytes(nBytes), cost.Bytes(nContent))
-	if warnings > 0 {
-		return fmt.Errorf("%d entries were skipped or changed while packed: %w", warnings, records.ErrWarnings)
+	p.total.Done()
+	p.prog.Close()
+	fmt.Fprintf(p.errOut, "gb-pack: %d bags packed, %s from %s of files\n", p.sum.Bags, cost.Bytes(p.sum.Bytes), cost.Bytes(p.sum.ContentBytes))
+	if p.sum.Warnings > 0 {
+		return fmt.Errorf("%d entries were skipped or changed while packed: %w", p.sum.Warnings, records.ErrWarnings)
 	}
 	return nil
+}
+
+// record packs a bag record and passes every other record on.
+func (p *packer) record(l records.Line) error {
+	if l.Kind == records.KindSource {
+		src, err := records.Decode[records.Source](l)
+		if err != nil {
+			return err
+		}
+		p.listFile = src.ListFile
+	}
+	if l.Kind != records.KindBag {
+		return p.w.WriteRaw(l.Raw)
+	}
+	b, err := parseBag(l, p.name)
+	if err != nil {
+		return err
+	}
+	if err := p.checkKeys(b, l); err != nil {
+		return err
+	}
+	idle := p.prog.Idle()
+	err = waitForRoom(p.ctx, p.staged, p.out, p.limit, b.bytes, p.opts.Poll, p.errOut)
+	idle()
+	if err != nil {
+		return err
+	}
+	raw := append([]byte(nil), l.Raw...)
+	pk := reuse(p.leftovers, raw, filepath.Join(p.st.StagingDir, bag.StagedName(b.key)), p.errOut)
+	if pk == nil {
+		if pk, err = p.pack(b, raw); err != nil || pk == nil {
+			return err
+		}
+	}
+	p.sum.Warnings += pk.Warnings
+	p.staged[pk.File] = pk.Bytes
+	p.total.AddItems(1)
+	p.sum.Bags++
+	p.sum.Bytes += pk.Bytes
+	p.sum.ContentBytes += pk.ContentBytes
+	// The bag record goes on just before its packed record: gb-commit
+	// needs both.
+	if err := p.w.WriteRaw(raw); err != nil {
+		return err
+	}
+	return p.w.Write(pk)
+}
+
+// checkKeys loads the keys with the first encrypted bag and refuses a bag
+// planned for other keys.
+func (p *packer) checkKeys(b bagIn, l records.Line) error {
+	if !b.encrypt {
+		return nil
+	}
+	if p.ks == nil {
+		rf, _ := p.st.SideFile(p.st.RecipientsFile, "recipients.txt", p.listFile)
+		kf, _ := p.st.SideFile(p.st.KeyFile, "key.txt", p.listFile)
+		k, note, err := keys.Load(rf, kf)
+		if err != nil {
+			return err
+		}
+		if note != "" {
+			fmt.Fprintf(p.errOut, "gb-pack: %s\n", note)
+		}
+		p.ks = k
+	}
+	if b.keys != p.ks.ID {
+		return &records.LineError{Name: p.name, Line: l.No, Msg: fmt.Sprintf("bag %s was planned for keys %s, but %s gives %s", b.id, b.keys, p.ks.File, p.ks.ID),
+			Hint: "the keys changed after gb-scan ran; run the scan and plan again"}
+	}
+	return nil
+}
+
+// pack packs bag b (record raw) into staging. A bag whose remote source
+// went away is left out with a warning, and its record passed on: it
+// returns nil, nil.
+func (p *packer) pack(b bagIn, raw []byte) (*records.Packed, error) {
+	job := p.total.Bar(b.id, b.bytes)
+	pk, err := packBag(p.ctx, b, p.st, p.ks, p.opts.Now, p.w, p.errOut, job, p.mounter)
+	var re *remote.Error
+	if errors.As(err, &re) {
+		// The host went away since gb-scan: this bag is left out, its
+		// atoms keep their last backup, and the next run packs them
+		// again.
+		job.Fail()
+		p.sum.Warnings++
+		fmt.Fprintf(p.errOut, "gb-pack: warning: bag %s not packed: %v\n", b.id, err)
+		if re.Hint != "" {
+			fmt.Fprintf(p.errOut, "gb-pack: hint: %s\n", re.Hint)
+		}
+		if err := p.w.Write(records.NewWarning("pack", b.source, fmt.Errorf("bag %s not packed: %w", b.id, err))); err != nil {
+			return nil, err
+		}
+		return nil, p.w.WriteRaw(raw)
+	}
+	if err != nil {
+		job.Fail()
+		return nil, fmt.Errorf("bag %s: %w", b.id, err)
+	}
+	job.Done()
+	if err := writeSidecar(pk, raw); err != nil {
+		return nil, fmt.Errorf("bag %s: %w", b.id, err)
+	}
+	return pk, nil
 }
 
 // sidecarSuffix names the file beside a staged bag that says which plan
