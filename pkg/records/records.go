@@ -42,7 +42,9 @@ type Line struct {
 	Name string
 }
 
-// Get returns a field of the record.
+// Get returns a field of the record. Outside this package, records are
+// decoded into their types instead (Decode); boundary_test.go fails on a
+// call elsewhere.
 func (l Line) Get(path string) gjson.Result { return gjson.GetBytes(l.Raw, path) }
 
 // Next returns the next non-blank record, or io.EOF. A line that is not a
@@ -226,7 +228,8 @@ func DecodePath(display, b64 string) (string, error) {
 }
 
 // PathField reads the path named field (with its field_b64 sibling) from a
-// record.
+// record. Outside this package, decode the record and use its Exact*
+// methods instead.
 func (l Line) PathField(field string) (string, error) {
 	return DecodePath(l.Get(field).String(), l.Get(field+"_b64").String())
 }
