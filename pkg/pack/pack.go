@@ -86,8 +86,12 @@ type bagIn struct {
 }
 
 // Run packs every bag record of in.
-func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) (err error) {
 	st := opts.Settings
+	// On failure too the summary ends the output, with what was packed.
+	sum, written := records.PackSummary{Kind: records.KindPack}, false
+	defer func() { err = records.Finish(out, err, written, &sum) }()
+	up := records.NewUpstream("gb-plan", records.KindPlan)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -139,7 +143,8 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	var nBytes, nContent int64
 	listFile := ""
 	var ks *keys.Keys
-	err := r.Each(func(l records.Line) error {
+	err = r.Each(func(l records.Line) error {
+		up.Note(l)
 		if l.Kind == records.KindSource {
 			listFile = l.Get("list").String()
 		}
@@ -208,6 +213,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		nBags++
 		nBytes += p.Bytes
 		nContent += p.ContentBytes
+		sum.Bags, sum.Bytes, sum.ContentBytes, sum.Warnings = nBags, nBytes, nContent, warnings
 		if err := w.WriteRaw(raw); err != nil {
 			return err
 		}
@@ -219,6 +225,11 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := w.Err(); err != nil {
 		return err
 	}
+	// Without the plan's summary, leftovers may be what the plan was
+	// still to hand out: they stay for the next run.
+	if err := up.Err(packedSoFar(nBags)); err != nil {
+		return err
+	}
 	// Left by an interrupted run and not planned again: nothing will
 	// upload them, and their manifests would mislead.
 	for _, lo := range leftovers {
@@ -226,11 +237,25 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	}
 	total.Done()
 	prog.Close()
-	fmt.Fprintf(errOut, "gb-pack: %d bags packed, %s from %s of files\n", nBags, cost.Bytes(nBytes), cost.Bytes(nContent))
+	var result error
 	if warnings > 0 {
-		return fmt.Errorf("%d entries were skipped or changed while packed: %w", warnings, records.ErrWarnings)
+		result = fmt.Errorf("%d entries were skipped or changed while packed: %w", warnings, records.ErrWarnings)
 	}
-	return nil
+	sum.Warnings = warnings
+	sum.Outcome, written = records.OutcomeOf(result), true
+	if err := w.Write(sum); err != nil {
+		return err
+	}
+	fmt.Fprintf(errOut, "gb-pack: %d bags packed, %s from %s of files\n", nBags, cost.Bytes(nBytes), cost.Bytes(nContent))
+	return result
+}
+
+// packedSoFar says what gb-pack did before its input ended early.
+func packedSoFar(bags int) string {
+	if bags == 0 {
+		return "nothing was packed"
+	}
+	return fmt.Sprintf("only %d bags were packed", bags)
 }
 
 // sidecarSuffix names the file beside a staged bag that says which plan
