@@ -145,6 +145,12 @@ func Run(name, description string, args []string, cli any, st *config.Settings, 
 		return fail(ExitUsage, err)
 	}
 	env.Now = now
+	// GB_CHECK_CONFIG=1: stop once the flags and glacier.cfg are read.
+	// glacier.sh checks them so before it starts the pipe, so that a
+	// mistake there is said once, not by every stage.
+	if os.Getenv("GB_CHECK_CONFIG") != "" {
+		return ExitOK
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// On a terminal, lines are written so that they never land inside the
