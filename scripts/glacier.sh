@@ -155,9 +155,14 @@ export GB_LOG_FILE=$stage_log
 # Each stage ends its output with its summary record (status ok, warnings
 # or failed, and why) and passes on those of the stages before it, so the
 # pipe's output, kept in $work/records, says how every stage ended.
+# Off a terminal (cron, a pipe) its stderr is kept for the end (see below).
 stage() {
 	local code=0
-	"${bin}$1" "${cfg_args[@]}" "${@:2}" || code=$?
+	if [ -t 2 ]; then
+		"${bin}$1" "${cfg_args[@]}" "${@:2}" || code=$?
+	else
+		"${bin}$1" "${cfg_args[@]}" "${@:2}" 2>"$work/$1.err" || code=$?
+	fi
 	echo "$code" >"$work/$1.exit"
 }
 
@@ -166,10 +171,11 @@ stage() {
 # one). The stage that failed first said why, once; a stage that failed
 # because of it, or whose reader went away (exit 141), says nothing, and
 # neither does this. Only a last stage that died without a word is named.
-status=0 failed=no usage_error=no
+status=0 failed=no usage_error=no ran=()
 outcome() {
 	local s kind line st code last=${!#}
 	for s in "$@"; do
+		ran+=("$s")
 		case $s in gb-commit) kind=committed ;; *) kind=${s#gb-} ;; esac
 		line=$(grep -m1 "^{\"kind\":\"$kind\"" "$work/records" || true)
 		st=$(sed -n 's/.*"status":"\([a-z]*\)".*/\1/p' <<<"$line")
@@ -188,12 +194,21 @@ outcome() {
 
 # A mistake in glacier.cfg (or a gb-plan flag) is said once, here, not by
 # every stage of the pipe.
-code=0
-err=$(GB_CHECK_CONFIG=1 GB_LOG_FILE= "${bin}gb-plan" "${cfg_args[@]}" ${plan_args[@]+"${plan_args[@]}"} 2>&1 </dev/null >/dev/null) || code=$?
-if [ "$code" != 0 ]; then
+# A mistake in glacier.cfg (or a gb-plan flag), or a destination that
+# cannot be reached, is said once, here, before the pipe starts: not by
+# every stage, nor after hours of packing. The destination is checked by a
+# gb-put with nothing to store.
+precheck() {
+	local code=0 err
+	err=$("$@" 2>&1 >/dev/null) || code=$?
+	[ "$code" != 0 ] || return 0
 	printf '%s\n' "$err" >&2
 	if [ -n "$log" ]; then printf '%s glacier.sh exit %s: %s\n' "$(stamp)" "$code" "${err%%$'\n'*}" >>"$log"; fi
 	exit "$code"
+}
+precheck env GB_CHECK_CONFIG=1 GB_LOG_FILE= "${bin}gb-plan" "${cfg_args[@]}" ${plan_args[@]+"${plan_args[@]}"} </dev/null
+if [ "$run" = yes ]; then
+	precheck env GB_LOG_FILE= "${bin}gb-put" "${cfg_args[@]}" <<<'{"kind":"pack","status":"ok"}'
 fi
 
 : >"$work/records"
@@ -233,6 +248,17 @@ if [ "$report" = yes ]; then
 	stage gb-report --format text | tee "$work/records"
 	outcome gb-report
 fi
+# Off a terminal the stages' lines come now: all of them, or, when the run
+# failed, only those that say why (an error and its hint), so that cron
+# mails the cause, not the figures of the stages that went well.
+for s in ${ran[@]+"${ran[@]}"}; do
+	[ -s "$work/$s.err" ] || continue
+	if [ "$failed$usage_error" = nono ]; then
+		cat "$work/$s.err" >&2
+	else
+		grep -E '^gb-[a-z]+: (error|hint): ' "$work/$s.err" >&2 || true
+	fi
+done
 final=$status
 if [ "$usage_error" = yes ]; then
 	final=2
