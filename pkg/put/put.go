@@ -21,8 +21,11 @@ import (
 // Options configure uploads.
 type Options struct {
 	Store store.Store
-	Now   func() time.Time
-	Input string
+	// StoreErr is why the store could not be opened; Run fails with it
+	// (and its summary says so).
+	StoreErr error
+	Now      func() time.Time
+	Input    string
 	// BagClass is the storage class for bags (DEEP_ARCHIVE).
 	BagClass string
 	// Progress is the progress setting: auto (or ""), always or never.
@@ -30,7 +33,17 @@ type Options struct {
 }
 
 // Run uploads every packed record of in.
-func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) (err error) {
+	// On failure too the summary ends the output, with what was stored.
+	sum, written := records.PutSummary{Kind: records.KindPut}, false
+	if opts.Store != nil {
+		sum.Store = opts.Store.String()
+	}
+	defer func() { err = records.Finish(out, err, written, &sum) }()
+	upstream := records.NewUpstream("gb-pack", records.KindPack)
+	if opts.StoreErr != nil {
+		return opts.StoreErr
+	}
 	if opts.BagClass == "" {
 		opts.BagClass = store.DeepArchive
 	}
@@ -55,7 +68,9 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	r := records.NewReader(in, name)
 	failed, stored, adopted := 0, 0, 0
 	var storedBytes, sentBytes int64
-	err := r.Each(func(l records.Line) error {
+	var firstFail string
+	err = r.Each(func(l records.Line) error {
+		upstream.Note(l)
 		if l.Kind != records.KindPacked {
 			return w.WriteRaw(l.Raw)
 		}
@@ -79,7 +94,11 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 				return ctx.Err()
 			}
 			failed++
-			fmt.Fprintf(errOut, "gb-put: error: bag %s: %v\n", p.bag, err)
+			sum.Failed = failed
+			if firstFail == "" {
+				// Said once at the end: a full store fails every bag alike.
+				firstFail = fmt.Sprintf("bag %s: %v", p.bag, err)
+			}
 			return w.Write(records.Failed{Kind: records.KindFailed, Bag: p.bag, Key: p.key, Error: err.Error()})
 		}
 		job.Done()
@@ -93,6 +112,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if up.Adopted {
 			adopted++
 		}
+		sum.Bags, sum.Bytes, sum.SentBytes, sum.Adopted = stored, storedBytes, sentBytes, adopted
 		// The staged copy goes only once the stored one is checked.
 		// gb-pack's note beside the staged bag (FILE.packed.json) goes too.
 		staged := []string{p.file, p.file + ".packed.json"}
@@ -112,12 +132,22 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := w.Err(); err != nil {
 		return err
 	}
+	var result error
+	if failed > 0 {
+		result = fmt.Errorf("%d bags were not uploaded (%s); their atoms are retried on the next run", failed, firstFail)
+	} else if err := upstream.Err(fmt.Sprintf("%d bags stored", stored)); err != nil {
+		return err
+	}
+	sum.Outcome, written = records.OutcomeOf(result), true
+	if err := w.Write(sum); err != nil {
+		return err
+	}
 	total.Done()
 	prog.Close()
-	fmt.Fprintf(errOut, "gb-put: %d bags stored (%s, %s sent, %d already there), %d failed, at %s\n", stored, cost.Bytes(storedBytes), cost.Bytes(sentBytes), adopted, failed, opts.Store)
-	if failed > 0 {
-		return fmt.Errorf("%d bags were not uploaded; their atoms are retried on the next run", failed)
+	if result != nil {
+		return result // its one line says what counts
 	}
+	fmt.Fprintf(errOut, "gb-put: %d bags stored (%s, %s sent, %d already there), %d failed, at %s\n", stored, cost.Bytes(storedBytes), cost.Bytes(sentBytes), adopted, failed, opts.Store)
 	return nil
 }
 
