@@ -192,8 +192,6 @@ outcome() {
 	done
 }
 
-# A mistake in glacier.cfg (or a gb-plan flag) is said once, here, not by
-# every stage of the pipe.
 # A mistake in glacier.cfg (or a gb-plan flag), or a destination that
 # cannot be reached, is said once, here, before the pipe starts: not by
 # every stage, nor after hours of packing. The destination is checked by a
