@@ -156,13 +156,12 @@ export GB_LOG_FILE=$stage_log
 # or failed, and why) and passes on those of the stages before it, so the
 # pipe's output, kept in $work/records, says how every stage ended.
 # Off a terminal (cron, a pipe) its stderr is kept for the end (see below).
+# bash's own line for a killed stage is left out: the stage after it says so.
+exec 3>&2
 stage() {
-	local code=0
-	if [ -t 2 ]; then
-		"${bin}$1" "${cfg_args[@]}" "${@:2}" || code=$?
-	else
-		"${bin}$1" "${cfg_args[@]}" "${@:2}" 2>"$work/$1.err" || code=$?
-	fi
+	local code=0 err=/dev/fd/3
+	[ -t 2 ] || err=$work/$1.err
+	{ "${bin}$1" "${cfg_args[@]}" "${@:2}" 2>"$err" || code=$?; } 2>/dev/null
 	echo "$code" >"$work/$1.exit"
 }
 
@@ -192,8 +191,6 @@ outcome() {
 	done
 }
 
-# A mistake in glacier.cfg (or a gb-plan flag) is said once, here, not by
-# every stage of the pipe.
 # A mistake in glacier.cfg (or a gb-plan flag), or a destination that
 # cannot be reached, is said once, here, before the pipe starts: not by
 # every stage, nor after hours of packing. The destination is checked by a
