@@ -6,6 +6,7 @@ package commit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,6 +27,10 @@ import (
 type Options struct {
 	Settings *config.Settings
 	Store    store.Store // nil in a dry run
+	// StoreErr is why the store could not be opened: said only when the
+	// store is needed, so that a destination gb-put already refused is
+	// not refused twice.
+	StoreErr error
 	Now      time.Time
 	DryRun   bool
 	Input    string
@@ -75,11 +80,24 @@ type state struct {
 	rec      stream
 	backedUp bool
 	saved    bool
+	// The summary of the stage before this one (gb-put, or gb-plan in a
+	// dry run), and the plan's, which says whether forgets may be applied.
+	up, planUp *records.Upstream
+	summed     bool // the summary record was written
 }
 
 // Run applies the records of in to the inventory.
-func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) (err error) {
 	st := opts.Settings
+	// On failure too the summary ends the output, with what was applied.
+	var s *state
+	defer func() {
+		sum, written := records.Committed{Kind: records.KindCommitted}, false
+		if s != nil {
+			sum, written = s.sum, s.summed
+		}
+		err = records.Finish(out, err, written, &sum)
+	}()
 	lock, err := inventory.Acquire(st.InventoryFile)
 	if err != nil {
 		return err
@@ -89,7 +107,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err != nil {
 		return err
 	}
-	s := newState(inv, opts)
+	s = newState(inv, opts)
 	w := records.NewWriter(out)
 	if err := s.run(ctx, in, w); err != nil {
 		return err
@@ -121,7 +139,10 @@ func (s *state) run(ctx context.Context, in io.Reader, w *records.Writer) error 
 		}
 	}
 	s.sum.NextBag = s.inv.NextBag
-	if !s.opts.DryRun && s.opts.Store != nil && (s.sum.BagsCommitted > 0 || s.sum.AtomsForgotten > 0 || len(s.sum.BagsRetired) > 0) {
+	if !s.opts.DryRun && (s.opts.Store != nil || s.opts.StoreErr != nil) && (s.sum.BagsCommitted > 0 || s.sum.AtomsForgotten > 0 || len(s.sum.BagsRetired) > 0) {
+		if s.opts.StoreErr != nil {
+			return s.opts.StoreErr
+		}
 		files, err := s.uploadSystem(ctx)
 		s.sum.SystemFiles = files
 		if err != nil {
@@ -141,6 +162,10 @@ func newState(inv *inventory.Inventory, opts Options) *state {
 		s.out = filepath.Join(filepath.Dir(opts.Settings.InventoryFile), "inventory_dryrun.json")
 	}
 	s.sum = records.Committed{Kind: records.KindCommitted, Inventory: s.out, DryRun: opts.DryRun}
+	s.up, s.planUp = records.NewUpstream("gb-put", records.KindPut), records.NewUpstream("gb-plan", records.KindPlan)
+	if opts.DryRun {
+		s.up = s.planUp
+	}
 	s.ledger = newLedger(inv, opts.Now, &s.sum)
 	return s
 }
@@ -148,6 +173,7 @@ func newState(inv *inventory.Inventory, opts Options) *state {
 // record takes in one record. Bags are applied as their upload is
 // confirmed; the rest is kept for settle.
 func (s *state) record(l records.Line, w *records.Writer) error {
+	s.up.Note(l)
 	switch l.Kind {
 	case records.KindSource:
 		return s.onSource(l)
@@ -179,13 +205,20 @@ func (s *state) record(l records.Line, w *records.Writer) error {
 	case records.KindKeep, records.KindForget, records.KindGone:
 		return s.onVerdict(l)
 	case records.KindPlan:
-		p, err := records.Decode[records.PlanSummary](l)
-		if err != nil {
-			return err
+		// A failed plan planned nothing: as if it never came. Passed on,
+		// so that the end of the pipe holds every stage's summary.
+		if s.planUp.Note(l); !s.planUp.Failed() {
+			p, err := records.Decode[records.PlanSummary](l)
+			if err != nil {
+				return err
+			}
+			s.rec.planSeen = true
+			s.rec.planDirty = p.AtomsNew + p.AtomsChanged
 		}
-		s.rec.planSeen = true
-		s.rec.planDirty = p.AtomsNew + p.AtomsChanged
-	case records.KindRetire, records.KindScan, records.KindAtom:
+		return w.WriteRaw(l.Raw)
+	case records.KindScan:
+		return w.WriteRaw(l.Raw)
+	case records.KindRetire, records.KindAtom:
 		// Commit works these out from the inventory itself.
 	default:
 		return w.WriteRaw(l.Raw)
@@ -357,30 +390,47 @@ func (s *state) removeFailedStaging() {
 	}
 }
 
-// finish writes the summary record and line, and returns what the run
-// amounts to: an error when the plan never came or bags failed.
+// finish writes the summary record, and the summary line unless the run
+// failed (its error is the one line said), and returns what the run
+// amounts to.
 func (s *state) finish(w *records.Writer, errOut io.Writer) error {
-	var err error
-	switch {
-	case !s.rec.planSeen:
-		err = fmt.Errorf("input ended before the plan summary: committed %d uploaded bags, applied no forgets; run again", s.sum.BagsCommitted)
-	case len(s.sum.BagsFailed) > 0:
-		err = fmt.Errorf("%d bags failed to upload; their atoms are retried on the next run", len(s.sum.BagsFailed))
-	}
-	s.sum.Outcome = records.Outcome{Status: records.StatusOK}
-	if err != nil {
-		s.sum.Outcome = records.Outcome{Status: records.StatusFailed, Error: err.Error()}
-	}
+	result := s.result()
+	s.sum.Outcome, s.summed = records.OutcomeOf(result), true
 	if err := w.Write(s.sum); err != nil {
 		return err
 	}
-	what := "inventory saved"
-	if s.opts.DryRun {
-		what = "dry run: " + s.out + " written"
+	if result == nil || errors.Is(result, records.ErrWarnings) {
+		fmt.Fprintf(errOut, "gb-commit: %d bags committed (%s), %d atoms packed, %d kept, %d forgotten, %d pending; %s\n",
+			s.sum.BagsCommitted, cost.Bytes(s.sum.BytesCommitted), s.sum.AtomsPacked, s.sum.AtomsKept, s.sum.AtomsForgotten, s.sum.AtomsPending, s.what())
 	}
-	fmt.Fprintf(errOut, "gb-commit: %d bags committed (%s), %d atoms packed, %d kept, %d forgotten, %d pending; %s\n",
-		s.sum.BagsCommitted, cost.Bytes(s.sum.BytesCommitted), s.sum.AtomsPacked, s.sum.AtomsKept, s.sum.AtomsForgotten, s.sum.AtomsPending, what)
-	return err
+	return result
+}
+
+// result is how the commit ends: failed, quietly, when a stage before it
+// failed (it said why); else failed when bags failed or the plan never
+// came. Every error says what was done, and only that.
+func (s *state) result() error {
+	if err := s.up.Err(fmt.Sprintf("%d uploaded bags committed, %s", s.sum.BagsCommitted, s.what())); err != nil {
+		return err
+	}
+	if !s.rec.planSeen {
+		return fmt.Errorf("input ended before the plan summary: committed %d uploaded bags, applied no forgets, %s; run again", s.sum.BagsCommitted, s.what())
+	}
+	if len(s.sum.BagsFailed) > 0 {
+		return fmt.Errorf("%d bags failed to upload; their atoms are retried on the next run", len(s.sum.BagsFailed))
+	}
+	return nil
+}
+
+// what says what became of the inventory file.
+func (s *state) what() string {
+	switch {
+	case !s.saved:
+		return "inventory unchanged"
+	case s.opts.DryRun:
+		return "dry run: " + s.out + " written"
+	}
+	return "inventory saved"
 }
 
 // plannedOf is a planned bag with its atoms under their inventory keys.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,15 +20,22 @@ import (
 // its output, stderr, error and the inventory it left.
 func commitStream(t *testing.T, dryRun bool, lines ...string) (string, string, error, *inventory.Inventory) {
 	t.Helper()
+	return commitWith(t, Options{DryRun: dryRun}, lines...)
+}
+
+// commitWith is commitStream with more options.
+func commitWith(t *testing.T, opts Options, lines ...string) (string, string, error, *inventory.Inventory) {
+	t.Helper()
 	dir := t.TempDir()
 	st := &config.Settings{InventoryFile: filepath.Join(dir, "inventory.json"), InventoryBakDir: dir}
 	if err := baseInventory().Save(st.InventoryFile); err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	err := Run(context.Background(), strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &errOut, Options{Settings: st, Now: today, DryRun: dryRun})
+	opts.Settings, opts.Now = st, today
+	err := Run(context.Background(), strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &errOut, opts)
 	file := st.InventoryFile
-	if dryRun {
+	if opts.DryRun {
 		file = filepath.Join(dir, "inventory_dryrun.json")
 	}
 	inv, lerr := inventory.Load(file)
@@ -47,33 +55,49 @@ const (
 	recPacked3 = `{"kind":"packed","bag":"bag_000003","incomplete_atoms":["/s/c"]}`
 	recUp3     = `{"kind":"uploaded","bag":"bag_000003","key":"2027-backup/s_bag_000003.tar","bytes":64,"sha256":"abc","storage_class":"DEEP_ARCHIVE","manifest_key":"m3","uploaded_at":"2027-01-15T03:00:00Z"}`
 	recFailed4 = `{"kind":"failed","bag":"bag_000004","error":"refused"}`
+	// gb-put's summary: all stored, or a bag not (then gb-put failed and
+	// said why).
+	recPutOK     = `{"kind":"put","status":"ok","bags":1,"bytes":64,"sent_bytes":64,"adopted":0,"failed":0}`
+	recPutFailed = `{"kind":"put","status":"failed","error":"1 bags were not uploaded (bag_000004: refused)","bags":1,"bytes":64,"sent_bytes":64,"adopted":0,"failed":1}`
 )
+
+// summaryOf decodes the last line of out, gb-commit's summary.
+func summaryOf(t *testing.T, out string) records.Committed {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	var sum records.Committed
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil || sum.Kind != records.KindCommitted {
+		t.Fatalf("output does not end with the summary (%v):\n%s", err, out)
+	}
+	return sum
+}
 
 func TestRunCommitsWhatWasUploaded(t *testing.T) {
 	staged := filepath.Join(t.TempDir(), "bag_000004.tar")
 	os.WriteFile(staged, []byte("x"), 0o644)
 	packed4 := `{"kind":"packed","bag":"bag_000004","file":"` + staged + `"}`
-	out, stderr, err, inv := commitStream(t, false, recSource, recCustom, recKeep, recBag3, recBag4, recPlan, recPacked3, recUp3, packed4, recFailed4)
-	if err == nil || !strings.Contains(err.Error(), "1 bags failed to upload") {
-		t.Errorf("error %v, want the failed bag", err)
+	out, stderr, err, inv := commitStream(t, false, recSource, recCustom, recKeep, recBag3, recBag4, recPlan, recPacked3, recUp3, packed4, recFailed4, recPutFailed)
+	// gb-put said why it failed: gb-commit fails too, and says nothing.
+	if err == nil || err.Error() != "gb-put failed" || !records.Quiet(err) {
+		t.Errorf("error %v, want gb-put's failure, quiet", err)
+	}
+	if stderr != "" {
+		t.Errorf("stderr %q, want nothing (gb-put said it)", stderr)
 	}
 	if _, err := os.Stat(staged); !os.IsNotExist(err) {
 		t.Errorf("the failed bag's staged copy is still there (%v)", err)
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	if len(lines) != 2 || lines[0] != recCustom {
-		t.Fatalf("output:\n%s\nwant the unknown record byte for byte, then the summary", out)
+	if len(lines) != 4 || lines[0] != recCustom || lines[1] != recPlan || lines[2] != recPutFailed {
+		t.Fatalf("output:\n%s\nwant the unknown record and the summaries before byte for byte, then the summary", out)
 	}
-	var sum records.Committed
-	if err := json.Unmarshal([]byte(lines[1]), &sum); err != nil {
-		t.Fatal(err)
-	}
-	if sum.Kind != "committed" || sum.BagsCommitted != 1 || sum.BytesCommitted != 64 || sum.AtomsPacked != 2 || sum.AtomsKept != 1 || sum.AtomsPending != 1 ||
+	sum := summaryOf(t, out)
+	if sum.BagsCommitted != 1 || sum.BytesCommitted != 64 || sum.AtomsPacked != 2 || sum.AtomsKept != 1 || sum.AtomsPending != 1 ||
 		!slices.Equal(sum.BagsFailed, []string{"bag_000004"}) || !slices.Equal(sum.BagsRetired, []string{"bag_000001"}) || sum.NextBag != 5 {
 		t.Errorf("summary %+v", sum)
 	}
-	if !strings.Contains(stderr, "gb-commit: 1 bags committed (64 B), 2 atoms packed, 1 kept, 0 forgotten, 1 pending; inventory saved") {
-		t.Errorf("stderr: %s", stderr)
+	if want := (records.Outcome{Status: records.StatusFailed, Error: "gb-put failed", Upstream: "gb-put"}); sum.Outcome != want {
+		t.Errorf("outcome %+v, want %+v", sum.Outcome, want)
 	}
 	if a := inv.Atoms["/s/a"]; a == nil || !slices.Equal(a.Bags, []string{"bag_000003"}) || a.LastMetadataHash != "new-a" || a.Incomplete {
 		t.Errorf("/s/a: %+v", a)
@@ -101,8 +125,8 @@ func TestRunDryRunCommitsThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(out, `{"kind":"committed","status":"ok",`) || !strings.HasSuffix(out, `"next_bag":5}`+"\n") {
-		t.Errorf("output %s, want the summary with status ok", out)
+	if !strings.HasPrefix(out, recPlan+"\n"+`{"kind":"committed","status":"ok",`) || !strings.HasSuffix(out, `"next_bag":5}`+"\n") {
+		t.Errorf("output %s, want the plan's summary passed on, then the summary with status ok", out)
 	}
 	if inv.NextBag != 5 || inv.Atoms["/s/d"] == nil || inv.Atoms["/s/a"].LastMetadataHash != "new-a" || inv.Bags["bag_000004"].StorageClass != "DEEP_ARCHIVE" {
 		t.Errorf("dry-run inventory: next %d, atoms %v", inv.NextBag, inv.Atoms)
@@ -117,8 +141,8 @@ func TestRunDryRunCommitsThePlan(t *testing.T) {
 
 func TestRunWithoutPlanForgetsNothing(t *testing.T) {
 	forget := `{"kind":"forget","atom":"/s/a","source":"/s","bags":["bag_000001"],"reason":"gone"}`
-	_, _, err, inv := commitStream(t, false, recSource, forget, recBag3, recUp3)
-	if err == nil || !strings.Contains(err.Error(), "input ended before the plan summary: committed 1 uploaded bags") {
+	_, _, err, inv := commitStream(t, false, recSource, forget, recBag3, recUp3, recPutOK)
+	if err == nil || err.Error() != "input ended before the plan summary: committed 1 uploaded bags, applied no forgets, inventory saved; run again" {
 		t.Errorf("error %v", err)
 	}
 	if inv.Bags["bag_000003"] == nil || inv.Atoms["/s/a"] == nil || inv.Atoms["/s/a"].Bags[0] != "bag_000003" {
@@ -146,9 +170,12 @@ func TestRunRefusesBadStreams(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err, inv := commitStream(t, false, tt.lines...)
+			out, _, err, inv := commitStream(t, false, tt.lines...)
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Fatalf("error %v, want %q", err, tt.err)
+			}
+			if sum := summaryOf(t, out); sum.Status != records.StatusFailed || sum.Error != err.Error() {
+				t.Errorf("summary's outcome %+v, want failed with the error", sum.Outcome)
 			}
 			if tt.next == 0 {
 				tt.next = 3
@@ -156,6 +183,57 @@ func TestRunRefusesBadStreams(t *testing.T) {
 			// Each bag is saved as its upload is confirmed; nothing else is.
 			if len(inv.Runs) != 0 || inv.NextBag != tt.next {
 				t.Errorf("a refused stream changed the inventory: runs %v, next_bag %d, want %d", inv.Runs, inv.NextBag, tt.next)
+			}
+		})
+	}
+}
+
+// How a run ends, in the summary record, the error and the one stderr
+// line: what was saved is said, and nothing that was not.
+func TestRunEnds(t *testing.T) {
+	planFailed := `{"kind":"plan","status":"failed","error":"glacier.cfg: bad key"}`
+	packFailed := `{"kind":"pack","status":"failed","error":"gb-plan failed","upstream":"gb-plan"}`
+	putFailed := `{"kind":"put","status":"failed","error":"gb-plan failed","upstream":"gb-plan"}`
+	tests := []struct {
+		name     string
+		opts     Options
+		lines    []string
+		err      string // "" for none
+		upstream string
+		quiet    bool
+		stderr   string // the summary line's end; "" for no line
+		runs     int    // runs in the inventory after
+	}{
+		{name: "all stored", lines: []string{recSource, recKeep, recBag3, recPlan, recUp3, recPutOK},
+			stderr: "gb-commit: 1 bags committed (64 B), 2 atoms packed, 1 kept, 0 forgotten, 1 pending; inventory saved\n", runs: 1},
+		{name: "the plan failed", lines: []string{recSource, planFailed, packFailed, putFailed},
+			err: "gb-plan failed", upstream: "gb-plan", quiet: true},
+		{name: "gb-put's summary never came, nothing stored", lines: []string{recSource, recKeep, recBag3, recPlan},
+			err: "input ended without gb-put's summary (gb-put failed or was killed); 0 uploaded bags committed, inventory saved", upstream: "gb-put", runs: 1},
+		{name: "nothing came", lines: []string{recSource},
+			err: "input ended without gb-put's summary (gb-put failed or was killed); 0 uploaded bags committed, inventory unchanged", upstream: "gb-put"},
+		{name: "a dry run follows the plan", opts: Options{DryRun: true}, lines: []string{recSource, recBag3},
+			err: "input ended without gb-plan's summary (gb-plan failed or was killed); 1 uploaded bags committed, dry run: ", upstream: "gb-plan", runs: 1},
+		{name: "the store could not be opened", opts: Options{StoreErr: errors.New("no such bucket")}, lines: []string{recSource, recBag3, recPlan, recUp3, recPutOK},
+			err: "no such bucket", runs: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, err, inv := commitWith(t, tt.opts, tt.lines...)
+			if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.err)) {
+				t.Fatalf("error %v, want %q", err, tt.err)
+			}
+			if records.Quiet(err) != tt.quiet {
+				t.Errorf("records.Quiet = %v, want %v", !tt.quiet, tt.quiet)
+			}
+			if sum := summaryOf(t, out); sum.Outcome != records.OutcomeOf(err) || sum.Upstream != tt.upstream {
+				t.Errorf("summary's outcome %+v, want that of %v, upstream %q", sum.Outcome, err, tt.upstream)
+			}
+			if tt.stderr == "" && stderr != "" || !strings.HasSuffix(stderr, tt.stderr) {
+				t.Errorf("stderr %q, want a line ending %q", stderr, tt.stderr)
+			}
+			if len(inv.Runs) != tt.runs {
+				t.Errorf("%d runs in the inventory, want %d", len(inv.Runs), tt.runs)
 			}
 		})
 	}

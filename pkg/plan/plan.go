@@ -37,8 +37,11 @@ type Options struct {
 }
 
 // Run reads scan records from in and writes the plan to out.
-func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) (err error) {
 	st := opts.Settings
+	// On failure too the summary ends the output, and only it.
+	sum, written := records.PlanSummary{Kind: records.KindPlan}, false
+	defer func() { err = records.Finish(out, err, written, &sum) }()
 	inv, err := inventory.Load(st.InventoryFile)
 	if err != nil {
 		return err
@@ -53,7 +56,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		return err
 	}
 	// Records passed through wait until the plan is decided: a refused
-	// plan writes nothing at all.
+	// plan writes its failed summary and nothing else.
 	var passed bytes.Buffer
 	input, err := readScan(ctx, in, name, records.NewWriter(&passed))
 	if err != nil {
@@ -66,8 +69,15 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	for _, n := range p.Notes {
 		fmt.Fprintln(errOut, n)
 	}
-	p.Summary.Outcome = records.Outcome{Status: records.StatusOK}
-	if err := writePlan(out, passed.Bytes(), p); err != nil {
+	// A write that fails before the summary still ends with it, failed,
+	// with the figures of the plan it could not write.
+	sum = p.Summary
+	w := records.NewWriter(out)
+	if err := writePlan(w, passed.Bytes(), p); err != nil {
+		return err
+	}
+	sum.Outcome, written = records.OutcomeOf(nil), true
+	if err := w.Write(sum); err != nil {
 		return err
 	}
 	fmt.Fprintln(errOut, "gb-plan: "+Human(p.Summary))
@@ -81,6 +91,7 @@ func readScan(ctx context.Context, in io.Reader, name string, passed *records.Wr
 	sources := map[string]int{} // location -> index in input.Sources
 	complete := false
 	seen := map[string]int{}
+	up := records.NewUpstream("gb-scan", records.KindScan)
 	err := records.NewReader(in, name).Each(func(l records.Line) error {
 		switch l.Kind {
 		case records.KindSource:
@@ -122,6 +133,9 @@ func readScan(ctx context.Context, in io.Reader, name string, passed *records.Wr
 			}
 			input.Atoms = append(input.Atoms, a)
 		case records.KindScan:
+			if up.Note(l); up.Failed() {
+				return up.Err("")
+			}
 			sum, err := records.Decode[records.ScanSummary](l)
 			if err != nil {
 				return err
@@ -130,6 +144,8 @@ func readScan(ctx context.Context, in io.Reader, name string, passed *records.Wr
 				return l.Errorf(name, "the scan summary says the scan did not complete")
 			}
 			complete = true
+			// Passed on, so that the end of the pipe holds every stage's summary.
+			return passed.WriteRaw(l.Raw)
 		default:
 			if err := passed.WriteRaw(l.Raw); err != nil {
 				return err
@@ -141,15 +157,14 @@ func readScan(ctx context.Context, in io.Reader, name string, passed *records.Wr
 		return input, err
 	}
 	if !complete {
-		return input, &records.LineError{Name: name, Line: 0, Msg: "input ended without the scan summary record; nothing planned", Hint: "was gb-scan interrupted or did it fail? run the scan again"}
+		return input, up.Err("nothing was planned")
 	}
 	return input, passed.Err()
 }
 
-// writePlan writes the records passed through, then the plan's records,
-// its summary last.
-func writePlan(out io.Writer, passed []byte, p Plan) error {
-	w := records.NewWriter(out)
+// writePlan writes the records passed through, then the plan's records;
+// Run writes the summary after them.
+func writePlan(w *records.Writer, passed []byte, p Plan) error {
 	for line := range bytes.Lines(passed) {
 		if err := w.WriteRaw(bytes.TrimSuffix(line, []byte("\n"))); err != nil {
 			return err
@@ -167,10 +182,7 @@ func writePlan(out io.Writer, passed []byte, p Plan) error {
 	if err := writeAll(w, p.Bags); err != nil {
 		return err
 	}
-	if err := writeAll(w, p.Retires); err != nil {
-		return err
-	}
-	return w.Write(p.Summary)
+	return writeAll(w, p.Retires)
 }
 
 func writeAll[T any](w *records.Writer, recs []T) error {
