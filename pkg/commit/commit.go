@@ -6,12 +6,12 @@ package commit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/gbarchive/gb/pkg/config"
@@ -21,33 +21,19 @@ import (
 	"github.com/gbarchive/gb/pkg/keys"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
-	"github.com/tidwall/gjson"
 )
 
 // Options configure a commit.
 type Options struct {
 	Settings *config.Settings
 	Store    store.Store // nil in a dry run
+	// StoreErr is why the store could not be opened: said only when the
+	// store is needed, so that a destination gb-put already refused is
+	// not refused twice.
+	StoreErr error
 	Now      time.Time
 	DryRun   bool
 	Input    string
-}
-
-// Committed is the stage's summary record.
-type Committed struct {
-	Kind           string   `json:"kind"`
-	Inventory      string   `json:"inventory"`
-	DryRun         bool     `json:"dry_run"`
-	BagsCommitted  int      `json:"bags_committed"`
-	BytesCommitted int64    `json:"bytes_committed"`
-	AtomsPacked    int      `json:"atoms_packed"`
-	AtomsKept      int      `json:"atoms_kept"`
-	AtomsForgotten int      `json:"atoms_forgotten"`
-	AtomsPending   int      `json:"atoms_pending"`
-	BagsFailed     []string `json:"bags_failed,omitempty"`
-	BagsRetired    []string `json:"bags_retired,omitempty"`
-	SystemFiles    []string `json:"system_files,omitempty"`
-	NextBag        int      `json:"next_bag"`
 }
 
 type plannedAtom struct {
@@ -69,31 +55,49 @@ type plannedBag struct {
 	failed                    bool
 }
 
+// stream is what the records of a run bring besides bags: the plan's
+// verdicts on atoms and the sources scanned.
+type stream struct {
+	keeps     []string
+	forgets   []string
+	gones     map[string]time.Time
+	sources   map[string]inventory.Source
+	planSeen  bool
+	planDirty int // atoms the plan packs (new and changed)
+	listFile  string
+	exclFile  string
+	encFile   string
+}
+
 type state struct {
+	*ledger
 	opts     Options
-	inv      *inventory.Inventory
-	out      string
-	bags     map[string]*plannedBag
+	name     string // the input, for errors
+	out      string // the inventory file written
 	order    []string
-	partsUp  map[string]map[int]string // atom -> part -> bag id
-	done     map[string]bool           // atoms applied this run
 	maxID    int
-	spent    int // highest id whose key holds an object
-	sum      Committed
+	sum      records.Committed
+	rec      stream
 	backedUp bool
 	saved    bool
-	listFile string
-	exclFile string
-	encFile  string
+	// The summary of the stage before this one (gb-put, or gb-plan in a
+	// dry run), and the plan's, which says whether forgets may be applied.
+	up, planUp *records.Upstream
+	summed     bool // the summary record was written
 }
 
 // Run applies the records of in to the inventory.
-func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) (err error) {
 	st := opts.Settings
-	name := opts.Input
-	if name == "" {
-		name = "stdin"
-	}
+	// On failure too the summary ends the output, with what was applied.
+	var s *state
+	defer func() {
+		sum, written := records.Committed{Kind: records.KindCommitted}, false
+		if s != nil {
+			sum, written = s.sum, s.summed
+		}
+		err = records.Finish(out, err, written, &sum)
+	}()
 	lock, err := inventory.Acquire(st.InventoryFile)
 	if err != nil {
 		return err
@@ -103,251 +107,314 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err != nil {
 		return err
 	}
-	s := &state{opts: opts, inv: inv, out: st.InventoryFile, bags: map[string]*plannedBag{}, partsUp: map[string]map[int]string{}, done: map[string]bool{}}
-	if opts.DryRun {
-		s.out = filepath.Join(filepath.Dir(st.InventoryFile), "inventory_dryrun.json")
-	}
-	s.sum = Committed{Kind: records.KindCommitted, Inventory: s.out, DryRun: opts.DryRun}
+	s = newState(inv, opts)
 	w := records.NewWriter(out)
-	r := records.NewReader(in, name)
-	var keeps []string
-	var forgets []string
-	gones := map[string]time.Time{}
-	sources := map[string]inventory.Source{}
-	planSeen := false
-	planDirty := 0
-	err = r.Each(func(l records.Line) error {
-		switch l.Kind {
-		case records.KindSource:
-			sources[l.Get("source").String()] = inventory.Source{Mode: l.Get("mode").String(), Encrypt: l.Get("encrypt").Bool()}
-			if f := l.Get("list").String(); f != "" {
-				s.listFile = f
-			}
-			if f := l.Get("exclude_file").String(); f != "" {
-				s.exclFile = f
-			}
-			if f := l.Get("encrypt_file").String(); f != "" {
-				s.encFile = f
-			}
-		case records.KindBag:
-			b, err := parseBag(l, name)
-			if err != nil {
-				return err
-			}
-			if _, dup := s.bags[b.id]; dup {
-				return l.Errorf(name, "bag %s appears twice", b.id)
-			}
-			if old := inv.Bags[b.id]; old != nil {
-				return l.Errorf(name, "bag %s is already in the inventory (key %s); was this plan made before another commit?", b.id, old.Key)
-			}
-			s.bags[b.id] = b
-			s.order = append(s.order, b.id)
-			if n, _ := inventory.ParseBagID(b.id); n > s.maxID {
-				s.maxID = n
-			}
-			if opts.DryRun {
-				if err := s.apply(b, inventory.Bag{Key: b.key, Source: b.source, Bytes: l.Get("bytes").Int(), StorageClass: store.DeepArchive, UploadedAt: opts.Now, Compress: b.compress, Files: b.files}); err != nil {
-					return err
-				}
-			}
-		case records.KindPacked:
-			if b := s.bags[l.Get("bag").String()]; b != nil {
-				for _, k := range l.Get("incomplete_atoms").Array() {
-					b.incomplete[k.String()] = true
-				}
-				b.staged, b.manifest = l.Get("file").String(), l.Get("manifest").String()
-			}
-		case records.KindUploaded:
-			id := l.Get("bag").String()
-			b := s.bags[id]
-			if b == nil {
-				return l.Errorf(name, "uploaded record for bag %s, which no bag record introduced", id)
-			}
-			if b.uploaded {
-				return l.Errorf(name, "bag %s was reported uploaded twice", id)
-			}
-			if l.Get("key").String() != b.key {
-				return l.Errorf(name, "bag %s uploaded as %s but planned as %s", id, l.Get("key").String(), b.key)
-			}
-			up := inventory.Bag{Key: b.key, Source: b.source, Bytes: l.Get("bytes").Int(), SHA256: l.Get("sha256").String(),
-				StorageClass: l.Get("storage_class").String(), Compress: b.compress, Files: b.files, ManifestKey: l.Get("manifest_key").String()}
-			if t, err := time.Parse(time.RFC3339Nano, l.Get("uploaded_at").String()); err == nil {
-				up.UploadedAt = t.UTC()
-			} else {
-				return l.Errorf(name, "bag %s: bad uploaded_at %q", id, l.Get("uploaded_at").String())
-			}
-			if opts.DryRun {
-				return nil
-			}
-			if err := s.apply(b, up); err != nil {
-				return err
-			}
-			// Each confirmed bag is made durable at once: a crash later in
-			// a multi-day run must not forget uploads already paid for.
-			if err := s.save(); err != nil {
-				return err
-			}
-		case records.KindFailed:
-			id := l.Get("bag").String()
-			if b := s.bags[id]; b != nil {
-				b.failed = true
-			}
-			s.sum.BagsFailed = append(s.sum.BagsFailed, id)
-			s.spend(id)
-		case records.KindKeep:
-			k, err := l.PathField("atom")
-			if err != nil {
-				return l.Errorf(name, "%v", err)
-			}
-			keeps = append(keeps, inventory.KeyOf(k))
-		case records.KindForget:
-			k, err := l.PathField("atom")
-			if err != nil {
-				return l.Errorf(name, "%v", err)
-			}
-			forgets = append(forgets, inventory.KeyOf(k))
-		case records.KindPlan:
-			planSeen = true
-			planDirty = int(l.Get("atoms_new").Int() + l.Get("atoms_changed").Int())
-		case records.KindGone:
-			k, err := l.PathField("atom")
-			if err != nil {
-				return l.Errorf(name, "%v", err)
-			}
-			if t, err := time.Parse(time.RFC3339Nano, l.Get("gone_since").String()); err == nil {
-				gones[inventory.KeyOf(k)] = t.UTC()
-			}
-		case records.KindRetire, records.KindScan, records.KindAtom:
-			// Commit works these out from the inventory itself.
-		default:
-			if err := w.WriteRaw(l.Raw); err != nil {
-				return err
-			}
-		}
-		return ctx.Err()
-	})
-	if err != nil {
+	if err := s.run(ctx, in, w); err != nil {
 		return err
 	}
-	now := opts.Now
-	for _, k := range keeps {
-		if a := inv.Atoms[k]; a != nil && !s.done[k] {
-			a.LastSeen = now
-			a.GoneSince = time.Time{} // back on disk
-			s.sum.AtomsKept++
+	return s.finish(w, errOut)
+}
+
+// run reads the records, applying each stored bag as it comes, settles the
+// rest at the end, saves the inventory and stores the system files.
+func (s *state) run(ctx context.Context, in io.Reader, w *records.Writer) error {
+	if err := records.NewReader(in, s.name).Each(func(l records.Line) error {
+		if err := s.record(l, w); err != nil {
+			return err
 		}
+		return ctx.Err()
+	}); err != nil {
+		return err
 	}
-	if planSeen {
-		for k, since := range gones {
-			if a := inv.Atoms[k]; a != nil && a.GoneSince.IsZero() {
-				a.GoneSince = since
-			}
-		}
-	}
-	if planSeen {
-		for _, k := range forgets {
-			if inv.Atoms[k] != nil {
-				delete(inv.Atoms, k)
-				s.sum.AtomsForgotten++
-			}
-		}
-		// A source that left list.txt and has no atom left (it was reset)
-		// leaves the inventory too.
-		left := map[string]bool{}
-		for _, a := range inv.Atoms {
-			left[a.Source] = true
-		}
-		for src := range inv.Sources {
-			if _, scanned := sources[src]; !scanned && !left[src] {
-				delete(inv.Sources, src)
-			}
-		}
-	}
-	for src, so := range sources {
-		old := inv.Sources[src]
-		so.FirstSeen, so.LastSeen = now, now
-		if old != nil {
-			so.FirstSeen = old.FirstSeen
-		}
-		inv.Sources[src] = &so
-	}
-	for _, id := range s.order {
-		b := s.bags[id]
-		if !b.uploaded {
-			for _, a := range b.atoms {
-				if !s.done[a.key] {
-					s.sum.AtomsPending++
-				}
-			}
-			// A failed bag's id is spent: its staged copy or local manifest
-			// would only mislead (find, a later bag of the same name). A
-			// bag that never reached gb-put keeps its id and its staged
-			// copy: the next run plans it again and gb-pack reuses it.
-			if !opts.DryRun && b.failed {
-				for _, f := range []string{b.staged, b.manifest} {
-					if f != "" {
-						os.Remove(f)
-					}
-				}
-			}
-		}
-	}
-	if planSeen && planDirty-s.sum.AtomsPacked > s.sum.AtomsPending {
-		// Bags dropped between plan and commit never show up here; the
-		// plan's count of atoms to pack still does.
-		s.sum.AtomsPending = planDirty - s.sum.AtomsPacked
-	}
-	// Only ids whose key now holds an object (stored, or refused because
-	// something else is there) are spent. A bag that was planned but never
-	// stored (dropped by a stage, or cut off mid-upload) keeps its id: the
-	// next run plans the same bag under it and gb-put resumes or adopts.
-	if opts.DryRun && s.maxID >= inv.NextBag {
-		inv.NextBag = s.maxID + 1
-	}
-	if s.spent >= inv.NextBag {
-		inv.NextBag = s.spent + 1
-	}
-	ref := inv.Referenced()
-	for _, id := range inv.SortedBagIDs() {
-		b := inv.Bags[id]
-		if !ref[id] && b.RetiredAt.IsZero() {
-			b.RetiredAt = now
-			s.sum.BagsRetired = append(s.sum.BagsRetired, id)
-		} else if ref[id] {
-			b.RetiredAt = time.Time{}
-		}
+	s.settle()
+	if !s.opts.DryRun {
+		s.removeFailedStaging()
 	}
 	// A stream that ended before its plan and brought nothing (an earlier
 	// stage failed at once) leaves the inventory as it was.
-	if planSeen || s.saved || s.sum.BagsCommitted > 0 {
-		inv.Runs = append(inv.Runs, inventory.Run{At: now, DryRun: opts.DryRun, BagsAdded: s.sum.BagsCommitted, BytesAdded: s.sum.BytesCommitted,
-			AtomsPacked: s.sum.AtomsPacked, AtomsKept: s.sum.AtomsKept, Forgotten: s.sum.AtomsForgotten, Pending: s.sum.AtomsPending})
+	if s.rec.planSeen || s.saved || s.sum.BagsCommitted > 0 {
+		addRun(s.inv, s.sum, s.opts.Now)
 		if err := s.save(); err != nil {
 			return err
 		}
 	}
-	s.sum.NextBag = inv.NextBag
-	if !opts.DryRun && opts.Store != nil && (s.sum.BagsCommitted > 0 || s.sum.AtomsForgotten > 0 || len(s.sum.BagsRetired) > 0) {
+	s.sum.NextBag = s.inv.NextBag
+	if !s.opts.DryRun && (s.opts.Store != nil || s.opts.StoreErr != nil) && (s.sum.BagsCommitted > 0 || s.sum.AtomsForgotten > 0 || len(s.sum.BagsRetired) > 0) {
+		if s.opts.StoreErr != nil {
+			return s.opts.StoreErr
+		}
 		files, err := s.uploadSystem(ctx)
 		s.sum.SystemFiles = files
 		if err != nil {
 			return fmt.Errorf("inventory saved, but uploading system files failed (the next run retries): %w", err)
 		}
 	}
+	return nil
+}
+
+func newState(inv *inventory.Inventory, opts Options) *state {
+	s := &state{opts: opts, name: opts.Input, out: opts.Settings.InventoryFile,
+		rec: stream{gones: map[string]time.Time{}, sources: map[string]inventory.Source{}}}
+	if s.name == "" {
+		s.name = "stdin"
+	}
+	if opts.DryRun {
+		s.out = filepath.Join(filepath.Dir(opts.Settings.InventoryFile), "inventory_dryrun.json")
+	}
+	s.sum = records.Committed{Kind: records.KindCommitted, Inventory: s.out, DryRun: opts.DryRun}
+	s.up, s.planUp = records.NewUpstream("gb-put", records.KindPut), records.NewUpstream("gb-plan", records.KindPlan)
+	if opts.DryRun {
+		s.up = s.planUp
+	}
+	s.ledger = newLedger(inv, opts.Now, &s.sum)
+	return s
+}
+
+// record takes in one record. Bags are applied as their upload is
+// confirmed; the rest is kept for settle.
+func (s *state) record(l records.Line, w *records.Writer) error {
+	s.up.Note(l)
+	switch l.Kind {
+	case records.KindSource:
+		return s.onSource(l)
+	case records.KindBag:
+		return s.onBag(l)
+	case records.KindPacked:
+		p, err := records.Decode[records.Packed](l)
+		if err != nil {
+			return err
+		}
+		if b := s.bags[p.Bag]; b != nil {
+			for _, k := range p.IncompleteAtoms {
+				b.incomplete[k] = true
+			}
+			b.staged, b.manifest = p.File, p.Manifest
+		}
+	case records.KindUploaded:
+		return s.onUploaded(l)
+	case records.KindFailed:
+		f, err := records.Decode[records.Failed](l)
+		if err != nil {
+			return err
+		}
+		if b := s.bags[f.Bag]; b != nil {
+			b.failed = true
+		}
+		s.sum.BagsFailed = append(s.sum.BagsFailed, f.Bag)
+		s.spend(f.Bag)
+	case records.KindKeep, records.KindForget, records.KindGone:
+		return s.onVerdict(l)
+	case records.KindPlan:
+		// A failed plan planned nothing: as if it never came. Passed on,
+		// so that the end of the pipe holds every stage's summary.
+		if s.planUp.Note(l); !s.planUp.Failed() {
+			p, err := records.Decode[records.PlanSummary](l)
+			if err != nil {
+				return err
+			}
+			s.rec.planSeen = true
+			s.rec.planDirty = p.AtomsNew + p.AtomsChanged
+		}
+		return w.WriteRaw(l.Raw)
+	case records.KindScan:
+		return w.WriteRaw(l.Raw)
+	case records.KindRetire, records.KindAtom:
+		// Commit works these out from the inventory itself.
+	default:
+		return w.WriteRaw(l.Raw)
+	}
+	return nil
+}
+
+func (s *state) onSource(l records.Line) error {
+	src, err := records.Decode[records.Source](l)
+	if err != nil {
+		return err
+	}
+	s.rec.sources[src.Source] = inventory.Source{Mode: src.Mode, Encrypt: src.Encrypt}
+	if src.ListFile != "" {
+		s.rec.listFile = src.ListFile
+	}
+	if src.Exclude != "" {
+		s.rec.exclFile = src.Exclude
+	}
+	if src.EncryptFile != "" {
+		s.rec.encFile = src.EncryptFile
+	}
+	return nil
+}
+
+func (s *state) onBag(l records.Line) error {
+	rec, err := records.Decode[records.Bag](l)
+	if err != nil {
+		return err
+	}
+	b, err := plannedOf(rec)
+	if err != nil {
+		return l.Errorf(s.name, "%v", err)
+	}
+	if _, dup := s.bags[b.id]; dup {
+		return l.Errorf(s.name, "bag %s appears twice", b.id)
+	}
+	if old := s.inv.Bags[b.id]; old != nil {
+		return l.Errorf(s.name, "bag %s is already in the inventory (key %s); was this plan made before another commit?", b.id, old.Key)
+	}
+	s.bags[b.id] = b
+	s.order = append(s.order, b.id)
+	if n, _ := inventory.ParseBagID(b.id); n > s.maxID {
+		s.maxID = n
+	}
+	if !s.opts.DryRun {
+		return nil
+	}
+	// A dry run commits the plan as if every bag were stored now.
+	return s.apply(b, inventory.Bag{Key: b.key, Source: b.source, Bytes: rec.Bytes, StorageClass: store.DeepArchive, UploadedAt: s.opts.Now,
+		Compress: b.compress, Files: b.files})
+}
+
+func (s *state) onUploaded(l records.Line) error {
+	u, err := records.Decode[records.Uploaded](l)
+	if err != nil {
+		return err
+	}
+	b := s.bags[u.Bag]
+	if b == nil {
+		return l.Errorf(s.name, "uploaded record for bag %s, which no bag record introduced", u.Bag)
+	}
+	if b.uploaded {
+		return l.Errorf(s.name, "bag %s was reported uploaded twice", u.Bag)
+	}
+	if u.Key != b.key {
+		return l.Errorf(s.name, "bag %s uploaded as %s but planned as %s", u.Bag, u.Key, b.key)
+	}
+	if u.UploadedAt.IsZero() {
+		return l.Errorf(s.name, "bag %s: no uploaded_at", u.Bag)
+	}
+	if s.opts.DryRun {
+		return nil
+	}
+	up := inventory.Bag{Key: b.key, Source: b.source, Bytes: u.Bytes, SHA256: u.SHA256, StorageClass: u.StorageClass, UploadedAt: u.UploadedAt.UTC(),
+		Compress: b.compress, Files: b.files, ManifestKey: u.ManifestKey}
+	if err := s.apply(b, up); err != nil {
+		return err
+	}
+	// Each confirmed bag is made durable at once: a crash later in a
+	// multi-day run must not forget uploads already paid for.
+	return s.save()
+}
+
+// onVerdict takes in the plan's keep, forget and gone records.
+func (s *state) onVerdict(l records.Line) error {
+	switch l.Kind {
+	case records.KindKeep:
+		k, err := records.Decode[records.Keep](l)
+		if err != nil {
+			return err
+		}
+		key, err := s.atomKey(l, k.ExactAtom)
+		s.rec.keeps = append(s.rec.keeps, key)
+		return err
+	case records.KindForget:
+		f, err := records.Decode[records.Forget](l)
+		if err != nil {
+			return err
+		}
+		key, err := s.atomKey(l, f.ExactAtom)
+		s.rec.forgets = append(s.rec.forgets, key)
+		return err
+	default:
+		g, err := records.Decode[records.Gone](l)
+		if err != nil {
+			return err
+		}
+		key, err := s.atomKey(l, g.ExactAtom)
+		if !g.GoneSince.IsZero() {
+			s.rec.gones[key] = g.GoneSince.UTC()
+		}
+		return err
+	}
+}
+
+// atomKey is the inventory key of a record's atom.
+func (s *state) atomKey(l records.Line, exact func() (string, error)) (string, error) {
+	k, err := exact()
+	if err != nil {
+		return "", l.Errorf(s.name, "%v", err)
+	}
+	return inventory.KeyOf(k), nil
+}
+
+// settle makes the changes that wait for the end of the stream: kept,
+// gone and forgotten atoms (the last two only with the plan's summary, so
+// a plan cut short forgets nothing), sources, pending atoms, next_bag and
+// retired bags.
+func (s *state) settle() {
+	now := s.opts.Now
+	s.sum.AtomsKept = keep(s.inv, s.rec.keeps, s.done, now)
+	planDirty := -1
+	if s.rec.planSeen {
+		markGone(s.inv, s.rec.gones)
+		s.sum.AtomsForgotten = forget(s.inv, s.rec.forgets, s.rec.sources)
+		planDirty = s.rec.planDirty
+	}
+	updateSources(s.inv, s.rec.sources, now)
+	s.sum.AtomsPending = pending(s.plannedBags(), s.done, planDirty, s.sum.AtomsPacked)
+	advanceNextBag(s.inv, s.spent, s.maxID, s.opts.DryRun)
+	s.sum.BagsRetired = stampRetired(s.inv, now)
+}
+
+// plannedBags are the plan's bags in plan order.
+func (s *state) plannedBags() []*plannedBag {
+	bags := make([]*plannedBag, len(s.order))
+	for i, id := range s.order {
+		bags[i] = s.bags[id]
+	}
+	return bags
+}
+
+// removeFailedStaging deletes what gb-pack left of the bags that failed to
+// upload. A failed bag's id is spent: its staged copy or local manifest
+// would only mislead (find, a later bag of the same name). A bag that
+// never reached gb-put keeps its id and its staged copy: the next run
+// plans it again and gb-pack reuses it.
+func (s *state) removeFailedStaging() {
+	for _, b := range s.plannedBags() {
+		if b.uploaded || !b.failed {
+			continue
+		}
+		for _, f := range []string{b.staged, b.manifest} {
+			if f != "" {
+				os.Remove(f)
+			}
+		}
+	}
+}
+
+// finish writes the summary record, and the summary line unless the run
+// failed (its error is the one line said), and returns what the run
+// amounts to.
+func (s *state) finish(w *records.Writer, errOut io.Writer) error {
+	result := s.result()
+	s.sum.Outcome, s.summed = records.OutcomeOf(result), true
 	if err := w.Write(s.sum); err != nil {
 		return err
 	}
-	what := "inventory saved"
-	if opts.DryRun {
-		what = "dry run: " + s.out + " written"
+	if result == nil || errors.Is(result, records.ErrWarnings) {
+		fmt.Fprintf(errOut, "gb-commit: %d bags committed (%s), %d atoms packed, %d kept, %d forgotten, %d pending; %s\n",
+			s.sum.BagsCommitted, cost.Bytes(s.sum.BytesCommitted), s.sum.AtomsPacked, s.sum.AtomsKept, s.sum.AtomsForgotten, s.sum.AtomsPending, s.what())
 	}
-	fmt.Fprintf(errOut, "gb-commit: %d bags committed (%s), %d atoms packed, %d kept, %d forgotten, %d pending; %s\n",
-		s.sum.BagsCommitted, cost.Bytes(s.sum.BytesCommitted), s.sum.AtomsPacked, s.sum.AtomsKept, s.sum.AtomsForgotten, s.sum.AtomsPending, what)
-	if err := w.Err(); err != nil {
+	return result
+}
+
+// result is how the commit ends: failed, quietly, when a stage before it
+// failed (it said why); else failed when bags failed or the plan never
+// came. Every error says what was done, and only that.
+func (s *state) result() error {
+	if err := s.up.Err(fmt.Sprintf("%d uploaded bags committed, %s", s.sum.BagsCommitted, s.what())); err != nil {
 		return err
 	}
-	if !planSeen {
-		return fmt.Errorf("input ended before the plan summary: committed %d uploaded bags, applied no forgets; run again", s.sum.BagsCommitted)
+	if !s.rec.planSeen {
+		return fmt.Errorf("input ended before the plan summary: committed %d uploaded bags, applied no forgets, %s; run again", s.sum.BagsCommitted, s.what())
 	}
 	if len(s.sum.BagsFailed) > 0 {
 		return fmt.Errorf("%d bags failed to upload; their atoms are retried on the next run", len(s.sum.BagsFailed))
@@ -355,107 +422,42 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	return nil
 }
 
-func parseBag(l records.Line, name string) (*plannedBag, error) {
-	b := &plannedBag{id: l.Get("id").String(), key: l.Get("key").String(), source: l.Get("source").String(), compress: l.Get("compress").String(),
-		files: l.Get("files").Int(), incomplete: map[string]bool{}, encrypt: l.Get("encrypt").Bool(), keys: l.Get("keys").String()}
+// what says what became of the inventory file.
+func (s *state) what() string {
+	switch {
+	case !s.saved:
+		return "inventory unchanged"
+	case s.opts.DryRun:
+		return "dry run: " + s.out + " written"
+	}
+	return "inventory saved"
+}
+
+// plannedOf is a planned bag with its atoms under their inventory keys.
+func plannedOf(rec records.Bag) (*plannedBag, error) {
+	b := &plannedBag{id: rec.ID, key: rec.Key, source: rec.Source, compress: rec.Compress, files: rec.Files, incomplete: map[string]bool{},
+		encrypt: rec.Encrypt, keys: rec.Keys}
 	if _, err := inventory.ParseBagID(b.id); err != nil {
-		return nil, l.Errorf(name, "%v", err)
+		return nil, err
 	}
 	if b.key == "" || b.source == "" {
-		return nil, l.Errorf(name, "bag %s needs key and source", b.id)
+		return nil, fmt.Errorf("bag %s needs key and source", b.id)
 	}
-	var perr error
-	l.Get("atoms").ForEach(func(_, a gjson.Result) bool {
-		k, err := records.ResultPath(a, "atom")
+	for _, a := range rec.Atoms {
+		k, err := a.ExactAtom()
 		if err != nil {
-			perr = err
-			return false
+			return nil, fmt.Errorf("bag %s: %v", b.id, err)
 		}
-		pa := plannedAtom{key: inventory.KeyOf(k), typ: a.Get("type").String(), hash: a.Get("hash").String(), files: a.Get("files").Int(),
-			bytes: a.Get("bytes").Int(), part: int(a.Get("part").Int()), parts: int(a.Get("parts").Int())}
-		if pa.hash == "" {
-			perr = fmt.Errorf("atom %s has no hash", k)
-			return false
+		if a.Hash == "" {
+			return nil, fmt.Errorf("bag %s: atom %s has no hash", b.id, k)
 		}
+		pa := plannedAtom{key: inventory.KeyOf(k), typ: a.Type, hash: a.Hash, files: a.Files, bytes: a.Bytes, part: a.Part, parts: a.Parts}
 		if pa.parts == 0 {
 			pa.part, pa.parts = 1, 1
 		}
 		b.atoms = append(b.atoms, pa)
-		return true
-	})
-	if perr != nil {
-		return nil, l.Errorf(name, "bag %s: %v", b.id, perr)
 	}
 	return b, nil
-}
-
-// apply records a stored bag and points every atom whose parts are now
-// all stored at its new bags.
-func (s *state) apply(b *plannedBag, stored inventory.Bag) error {
-	now := s.opts.Now
-	b.uploaded = true
-	for _, a := range b.atoms {
-		stored.Atoms = append(stored.Atoms, a.key)
-	}
-	stored.Encrypt, stored.Keys = b.encrypt, b.keys
-	bg := stored
-	s.inv.Bags[b.id] = &bg
-	s.spend(b.id)
-	if s.spent >= s.inv.NextBag {
-		s.inv.NextBag = s.spent + 1
-	}
-	s.sum.BagsCommitted++
-	s.sum.BytesCommitted += stored.Bytes
-	for _, a := range b.atoms {
-		if s.partsUp[a.key] == nil {
-			s.partsUp[a.key] = map[int]string{}
-		}
-		s.partsUp[a.key][a.part] = b.id
-		if len(s.partsUp[a.key]) < a.parts {
-			continue
-		}
-		var ids []string
-		incomplete := false
-		var files, bytes int64
-		for i := 1; i <= a.parts; i++ {
-			id := s.partsUp[a.key][i]
-			if id == "" {
-				return fmt.Errorf("atom %s: part %d of %d has no bag", a.key, i, a.parts)
-			}
-			ids = append(ids, id)
-			pb := s.bags[id]
-			if pb.incomplete[a.key] {
-				incomplete = true
-			}
-			for _, pa := range pb.atoms {
-				if pa.key == a.key {
-					files += pa.files
-					bytes += pa.bytes
-				}
-			}
-		}
-		sort.Strings(ids)
-		old := s.inv.Atoms[a.key]
-		na := &inventory.Atom{Source: b.source, Type: a.typ, LastMetadataHash: a.hash, TarID: ids[0], ArchiveKey: s.inv.Bags[ids[0]].Key,
-			Bags: ids, Files: files, Bytes: bytes, FirstSeen: now, LastSeen: now, PackedAt: now, Incomplete: incomplete,
-			Encrypt: b.encrypt, Keys: b.keys}
-		if a.parts == 1 {
-			na.Files, na.Bytes = a.files, a.bytes
-		}
-		if old != nil {
-			na.FirstSeen, na.Pinned = old.FirstSeen, old.Pinned
-		}
-		s.inv.Atoms[a.key] = na
-		s.done[a.key] = true
-		s.sum.AtomsPacked++
-	}
-	return nil
-}
-
-func (s *state) spend(id string) {
-	if n, err := inventory.ParseBagID(id); err == nil && n > s.spent {
-		s.spent = n
-	}
 }
 
 func (s *state) save() error {
@@ -481,8 +483,8 @@ func (s *state) uploadSystem(ctx context.Context) ([]string, error) {
 	prefix := fmt.Sprintf("%d-backup/system/", s.opts.Now.Year())
 	var ks *keys.Keys
 	if s.inv.UsesEncryption() {
-		rf, _ := st.SideFile(st.RecipientsFile, "recipients.txt", s.listFile)
-		kf, _ := st.SideFile(st.KeyFile, "key.txt", s.listFile)
+		rf, _ := st.SideFile(st.RecipientsFile, "recipients.txt", s.rec.listFile)
+		kf, _ := st.SideFile(st.KeyFile, "key.txt", s.rec.listFile)
 		k, _, err := keys.Load(rf, kf)
 		if err != nil {
 			return nil, fmt.Errorf("the system files name encrypted atoms and are stored encrypted: %w", err)
@@ -496,9 +498,9 @@ func (s *state) uploadSystem(ctx context.Context) ([]string, error) {
 	}{
 		{"inventory.json", s.out, true},
 		{"glacier.cfg", st.Config, false},
-		{"list.txt", s.listFile, true},
-		{"exclude.txt", s.exclFile, true},
-		{"encrypt.txt", s.encFile, true},
+		{"list.txt", s.rec.listFile, true},
+		{"exclude.txt", s.rec.exclFile, true},
+		{"encrypt.txt", s.rec.encFile, true},
 	}
 	for _, f := range files {
 		if f.path == "" {

@@ -6,26 +6,28 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gbarchive/gb/pkg/records"
 )
 
 // atom builds a one-part atom of the given size.
-func atom(name string, bytes int64) atomIn {
-	return atomIn{key: "/s/" + name, exact: "/s/" + name, path: "/s/" + name, typ: "dir", source: "/s", hash: "h-" + name, files: 1, bytes: bytes}
+func atom(name string, bytes int64) records.Atom {
+	return records.Atom{Kind: records.KindAtom, Key: "/s/" + name, Path: "/s/" + name, Type: "dir", Source: "/s", Hash: "h-" + name, Files: 1, Bytes: bytes}
 }
 
 // split builds an atom split at the given points; sizes are per part.
-func split(name string, from []string, sizes []int64) atomIn {
+func split(name string, from []string, sizes []int64) records.Atom {
 	a := atom(name, 0)
 	for i, f := range from {
-		a.parts = append(a.parts, partIn{from: f, files: int64(i + 1), bytes: sizes[i]})
-		a.bytes += sizes[i]
-		a.files += int64(i + 1)
+		a.Parts = append(a.Parts, records.Part{From: f, Files: int64(i + 1), Bytes: sizes[i]})
+		a.Bytes += sizes[i]
+		a.Files += int64(i + 1)
 	}
 	return a
 }
 
 // shape renders bags as "a+b|c" with split parts as "x#1/2".
-func shape(bags [][]BagAtom) string {
+func shape(bags [][]records.BagAtom) string {
 	var out []string
 	for _, b := range bags {
 		var names []string
@@ -45,50 +47,50 @@ func TestPack(t *testing.T) {
 	const target = 100
 	tests := []struct {
 		name      string
-		atoms     []atomIn
+		atoms     []records.Atom
 		immutable bool
 		want      string
 	}{
 		{name: "nothing", want: ""},
-		{name: "one small atom", atoms: []atomIn{atom("a", 10)}, want: "a"},
+		{name: "one small atom", atoms: []records.Atom{atom("a", 10)}, want: "a"},
 		{
 			name:  "small atoms grouped in order until the target",
-			atoms: []atomIn{atom("a", 30), atom("b", 30), atom("c", 30), atom("d", 30), atom("e", 30), atom("f", 30), atom("g", 11)},
+			atoms: []records.Atom{atom("a", 30), atom("b", 30), atom("c", 30), atom("d", 30), atom("e", 30), atom("f", 30), atom("g", 11)},
 			want:  "a+b+c|d+e+f|g",
 		},
 		{
 			name:  "filling exactly to the target shares",
-			atoms: []atomIn{atom("a", 60), atom("b", 40), atom("c", 1)},
+			atoms: []records.Atom{atom("a", 60), atom("b", 40), atom("c", 1)},
 			want:  "a+b|c",
 		},
 		{
 			name:  "an atom exactly at the target",
-			atoms: []atomIn{atom("a", 100), atom("b", 100), atom("c", 1)},
+			atoms: []records.Atom{atom("a", 100), atom("b", 100), atom("c", 1)},
 			want:  "a|b|c",
 		},
 		{
 			name:  "an atom at the target after a small one",
-			atoms: []atomIn{atom("a", 1), atom("b", 100), atom("c", 1)},
+			atoms: []records.Atom{atom("a", 1), atom("b", 100), atom("c", 1)},
 			want:  "a|b|c",
 		},
 		{
 			name:  "an unsplit atom above the target gets its own bag",
-			atoms: []atomIn{atom("a", 10), atom("big", 250), atom("b", 10)},
+			atoms: []records.Atom{atom("a", 10), atom("big", 250), atom("b", 10)},
 			want:  "a|big|b",
 		},
 		{
 			name:  "empty atoms ride along",
-			atoms: []atomIn{atom("a", 0), atom("b", 100), atom("c", 0), atom("d", 0)},
+			atoms: []records.Atom{atom("a", 0), atom("b", 100), atom("c", 0), atom("d", 0)},
 			want:  "a+b+c+d",
 		},
 		{
 			name:  "order is kept, no first-fit",
-			atoms: []atomIn{atom("a", 90), atom("b", 20), atom("c", 5)},
+			atoms: []records.Atom{atom("a", 90), atom("b", 20), atom("c", 5)},
 			want:  "a|b+c",
 		},
 		{
 			name:  "a split atom gets one bag per part",
-			atoms: []atomIn{split("big", []string{"", "/s/big/m", "/s/big/t"}, []int64{100, 90, 40})},
+			atoms: []records.Atom{split("big", []string{"", "/s/big/m", "/s/big/t"}, []int64{100, 90, 40})},
 			want:  "big#1/3|big#2/3|big#3/3",
 		},
 		{
@@ -96,28 +98,28 @@ func TestPack(t *testing.T) {
 			// while the small atoms around it keep filling the open bag,
 			// so they share it (fewer objects) but it comes after the parts.
 			name:  "small atoms around a split atom share the open bag",
-			atoms: []atomIn{atom("a", 10), atom("b", 10), split("big", []string{"", "/s/big/m"}, []int64{100, 50}), atom("c", 10), atom("d", 10)},
+			atoms: []records.Atom{atom("a", 10), atom("b", 10), split("big", []string{"", "/s/big/m"}, []int64{100, 50}), atom("c", 10), atom("d", 10)},
 			want:  "big#1/2|big#2/2|a+b+c+d",
 		},
 		{
 			name:  "the open bag still closes at the target across a split atom",
-			atoms: []atomIn{atom("a", 60), split("big", []string{"", "/s/big/m"}, []int64{100, 50}), atom("c", 60)},
+			atoms: []records.Atom{atom("a", 60), split("big", []string{"", "/s/big/m"}, []int64{100, 50}), atom("c", 60)},
 			want:  "big#1/2|big#2/2|a|c",
 		},
 		{
 			name:  "a one-part atom is not split",
-			atoms: []atomIn{atom("a", 10), split("one", []string{""}, []int64{20})},
+			atoms: []records.Atom{atom("a", 10), split("one", []string{""}, []int64{20})},
 			want:  "a+one",
 		},
 		{
 			name:      "immutable atoms never share",
-			atoms:     []atomIn{atom("a", 1), atom("b", 1), atom("c", 1)},
+			atoms:     []records.Atom{atom("a", 1), atom("b", 1), atom("c", 1)},
 			immutable: true,
 			want:      "a|b|c",
 		},
 		{
 			name:      "immutable split atom",
-			atoms:     []atomIn{split("t", []string{"", "/s/t/x"}, []int64{100, 1})},
+			atoms:     []records.Atom{split("t", []string{"", "/s/t/x"}, []int64{100, 1})},
 			immutable: true,
 			want:      "t#1/2|t#2/2",
 		},
@@ -134,7 +136,7 @@ func TestPack(t *testing.T) {
 }
 
 // checkBags checks the properties every packing keeps.
-func checkBags(t *testing.T, atoms []atomIn, bags [][]BagAtom, immutable bool, target int64) {
+func checkBags(t *testing.T, atoms []records.Atom, bags [][]records.BagAtom, immutable bool, target int64) {
 	t.Helper()
 	var order []string
 	for i, b := range bags {
@@ -160,12 +162,12 @@ func checkBags(t *testing.T, atoms []atomIn, bags [][]BagAtom, immutable bool, t
 	// input order, and so do the parts of each split atom.
 	var want []string
 	for _, a := range atoms {
-		if len(a.parts) > 1 {
-			for i := range a.parts {
-				want = append(want, fmt.Sprintf("%s#%d", a.key, i+1))
+		if len(a.Parts) > 1 {
+			for i := range a.Parts {
+				want = append(want, fmt.Sprintf("%s#%d", a.Key, i+1))
 			}
 		} else {
-			want = append(want, a.key+"#0")
+			want = append(want, a.Key+"#0")
 		}
 	}
 	if !sameSet(order, want) {
@@ -195,10 +197,10 @@ func unsplit(names []string) []string {
 
 func TestPackSplitParts(t *testing.T) {
 	a := split("big\xff", []string{"", "/s/big/m", "/s/big/\xfe"}, []int64{100, 90, 40})
-	a.keyB64, a.pathB64 = "L3MvYmln/w==", "L3MvYmln/w=="
-	a.parts[2].fromB64 = "L3MvYmlnL/4="
-	a.parts[2].from = "/s/big/\uFFFD"
-	bags := Pack([]atomIn{a}, false, 100)
+	a.KeyB64, a.PathB64 = "L3MvYmln/w==", "L3MvYmln/w=="
+	a.Parts[2].FromB64 = "L3MvYmlnL/4="
+	a.Parts[2].From = "/s/big/\uFFFD"
+	bags := Pack([]records.Atom{a}, false, 100)
 	if len(bags) != 3 {
 		t.Fatalf("%d bags, want 3", len(bags))
 	}
@@ -222,7 +224,7 @@ func TestPackSplitParts(t *testing.T) {
 			t.Errorf("part %d: %d files %d bytes, want %d, %d", i, ba.Files, ba.Bytes, w.files, w.bytes)
 		}
 		// Every part names its atom in full.
-		if ba.Atom != a.key || ba.AtomB64 != a.keyB64 || ba.Path != a.path || ba.PathB64 != a.pathB64 || ba.Hash != a.hash || ba.Type != a.typ {
+		if ba.Atom != a.Key || ba.AtomB64 != a.KeyB64 || ba.Path != a.Path || ba.PathB64 != a.PathB64 || ba.Hash != a.Hash || ba.Type != a.Type {
 			t.Errorf("part %d lost atom fields: %+v", i, ba)
 		}
 	}
@@ -232,12 +234,12 @@ func TestPackSplitParts(t *testing.T) {
 }
 
 func TestPackCopiesAtomFields(t *testing.T) {
-	a := atomIn{key: "/s/\uFFFD", keyB64: "L3Mv/w==", path: "/s/\uFFFD", pathB64: "L3Mv/w==", typ: "loose", hash: "abc", files: 7, bytes: 70}
-	bags := Pack([]atomIn{a}, false, 100)
+	a := records.Atom{Key: "/s/\uFFFD", KeyB64: "L3Mv/w==", Path: "/s/\uFFFD", PathB64: "L3Mv/w==", Type: "loose", Hash: "abc", Files: 7, Bytes: 70}
+	bags := Pack([]records.Atom{a}, false, 100)
 	if len(bags) != 1 || len(bags[0]) != 1 {
 		t.Fatalf("bags %v", bags)
 	}
-	want := BagAtom{Atom: a.key, AtomB64: a.keyB64, Path: a.path, PathB64: a.pathB64, Type: "loose", Hash: "abc", Files: 7, Bytes: 70}
+	want := records.BagAtom{Atom: a.Key, AtomB64: a.KeyB64, Path: a.Path, PathB64: a.PathB64, Type: "loose", Hash: "abc", Files: 7, Bytes: 70}
 	if bags[0][0] != want {
 		t.Errorf("BagAtom %+v, want %+v", bags[0][0], want)
 	}
