@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
 	"github.com/gbarchive/gb/pkg/manifest"
@@ -167,7 +168,7 @@ func TestRunCurrentAndOlder(t *testing.T) {
 		name    string
 		opts    Options
 		want    []string
-		err     error
+		code    int // exit code (exitcode.Of)
 		summary string
 	}{
 		{
@@ -197,13 +198,13 @@ func TestRunCurrentAndOlder(t *testing.T) {
 		{
 			name:    "no match",
 			opts:    Options{Pattern: "2025.pdf"},
-			err:     ErrNoMatch,
+			code:    exitcode.NoMatch,
 			summary: "gb-find: no matches (5 manifests searched)\n",
 		},
 		{
 			name:    "only older matches",
 			opts:    Options{Pattern: "/src/docs/old/*"},
-			err:     ErrNoMatch,
+			code:    exitcode.NoMatch,
 			summary: "gb-find: no matches (5 manifests searched); 1 older match in retired bags or superseded copies not shown (--all shows them)\n",
 		},
 		{
@@ -235,8 +236,8 @@ func TestRunCurrentAndOlder(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := f.run(t, tc.opts)
-			if !errors.Is(r.err, tc.err) || (tc.err == nil && r.err != nil) {
-				t.Fatalf("err = %v, want %v; stderr:\n%s", r.err, tc.err, r.errOut)
+			if code, ok := exitcode.Of(r.err); !ok || code != tc.code {
+				t.Fatalf("err = %v (exit %d), want exit %d; stderr:\n%s", r.err, code, tc.code, r.errOut)
 			}
 			if got := strings.Join(r.summary(), "\n"); got != strings.Join(tc.want, "\n") {
 				t.Errorf("matches:\n%s\nwant:\n%s", got, strings.Join(tc.want, "\n"))
@@ -363,7 +364,7 @@ func TestRunProblems(t *testing.T) {
 		must(t, os.WriteFile(filepath.Join(f.st.ManifestDir, "x_bag_000005.manifest.ndjson"), []byte(`{"kind":"file"}`+"\n"), 0o644))
 		must(t, os.WriteFile(filepath.Join(f.st.ManifestDir, "y_bag_000006.manifest.ndjson.partial"), []byte("junk"), 0o644))
 		r := f.run(t, Options{Pattern: "2024.pdf"})
-		if !errors.Is(r.err, records.ErrWarnings) {
+		if code, _ := exitcode.Of(r.err); code != exitcode.Warnings || !errors.Is(r.err, records.ErrWarnings) {
 			t.Fatalf("err = %v", r.err)
 		}
 		for _, w := range []string{
@@ -404,6 +405,9 @@ func TestRunProblems(t *testing.T) {
 		var h interface{ HintText() string }
 		if r.err == nil || !errors.As(r.err, &h) || !strings.Contains(h.HintText(), "--remote") {
 			t.Fatalf("err = %v", r.err)
+		}
+		if _, ok := exitcode.Of(r.err); ok {
+			t.Errorf("err = %v carries an exit code; could not search is a plain failure (exit 1)", r.err)
 		}
 	})
 	t.Run("usage", func(t *testing.T) {
