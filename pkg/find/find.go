@@ -531,7 +531,7 @@ func (s *searcher) readHeader(rd *records.Reader, j *job) (h header, ok bool) {
 // All). A line that is not a record is counted in j.bad.
 func (s *searcher) match(rd *records.Reader, raw []byte, no int, j *job, h *header) *records.Match {
 	var e manifest.Entry
-	if err := json.Unmarshal(raw, &e); err != nil || e.Kind == "" {
+	if err := e.Decode(raw); err != nil || e.Kind == "" {
 		_, err := rd.Parse(raw, no)
 		if err == nil {
 			err = fmt.Errorf("%s:%d: not a record", j.file, no)

@@ -90,7 +90,7 @@ func (m *manifestCursor) next() (string, *manifest.Entry, error) {
 // decodeEntry decodes a manifest file line and its exact path.
 func decodeEntry(l records.Line) (*manifest.Entry, string, error) {
 	e := new(manifest.Entry)
-	if err := json.Unmarshal(l.Raw, e); err != nil {
+	if err := e.Decode(l.Raw); err != nil {
 		return nil, "", err
 	}
 	p, err := records.DecodePath(e.Path, e.PathB64)
