@@ -21,6 +21,7 @@ import (
 	"github.com/gbarchive/gb/pkg/bag"
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/cost"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
@@ -744,5 +745,56 @@ func TestExtractXattrsAndFifo(t *testing.T) {
 	}
 	if n, err := syscall.Getxattr(filepath.Join(f.target, "src"), "user.dir", buf); err != nil || string(buf[:n]) != "d" {
 		t.Errorf("user.dir: %q %v", buf[:max(n, 0)], err)
+	}
+}
+
+// The steps' outcomes carry their exit codes (pkg/exitcode): 5 while
+// thawing or busy, 6 while frozen; busy is told apart from thawing.
+func TestExitCodes(t *testing.T) {
+	f := newFixture(t)
+	smallBag(t, f)
+	ctx := context.Background()
+	o := f.opts()
+	o.Bags = []string{"bag_000001"}
+	var out, errOut bytes.Buffer
+	if err := restore.Plan(ctx, nil, &out, &errOut, o); err != nil {
+		t.Fatal(err)
+	}
+	code := func(err error) int {
+		c, ok := exitcode.Of(err)
+		if !ok {
+			t.Fatalf("%v carries no exit code", err)
+		}
+		return c
+	}
+	if c := code(restore.Status(ctx, &out, &errOut, o)); c != exitcode.Frozen {
+		t.Errorf("status while frozen: exit %d", c)
+	}
+	if c := code(restore.Fetch(ctx, &out, &errOut, o)); c != exitcode.Frozen {
+		t.Errorf("fetch while frozen: exit %d", c)
+	}
+	o.Yes = true
+	if err := restore.Request(ctx, nil, &out, &errOut, o); err != nil {
+		t.Fatal(err)
+	}
+	if c := code(restore.Status(ctx, &out, &errOut, o)); c != exitcode.NotReady {
+		t.Errorf("status while thawing: exit %d", c)
+	}
+
+	// Another gb-restore holds the state file.
+	lf, err := os.OpenFile(restore.DefaultStateFile(f.set)+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	err = restore.Fetch(ctx, &out, &errOut, o)
+	if !errors.Is(err, restore.ErrBusy) || errors.Is(err, restore.ErrNotReady) || code(err) != exitcode.NotReady {
+		t.Errorf("fetch while busy: %v", err)
+	}
+	if errors.Is(restore.ErrNotReady, restore.ErrBusy) || errors.Is(restore.ErrFrozen, restore.ErrNotReady) {
+		t.Error("outcomes are not told apart")
 	}
 }
