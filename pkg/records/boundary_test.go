@@ -40,8 +40,6 @@ var gjsonAllowed = map[string]string{}
 var pendingBoundary = []string{
 	module + "/pkg/plan",
 	module + "/pkg/commit",
-	module + "/pkg/find",
-	module + "/pkg/restore",
 	module + "/pkg/recovery",
 }
 

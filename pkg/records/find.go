@@ -27,3 +27,7 @@ type Match struct {
 	Current      bool   `json:"current"`
 	Reason       string `json:"reason,omitempty"`
 }
+
+func init() {
+	Register(KindMatch, Match{})
+}

@@ -119,3 +119,11 @@ type RestoreBag struct {
 	ReadyAt    time.Time `json:"ready_at,omitzero"`
 	Error      string    `json:"error,omitempty"`
 }
+
+func init() {
+	Register(KindRestorePlan, RestorePlan{})
+	Register(KindRestoreRequest, RestoreRequest{})
+	Register(KindRestoreStatus, RestoreStatus{})
+	Register(KindRestoreFile, RestoreFile{})
+	Register(KindRestoreBag, RestoreBag{})
+}

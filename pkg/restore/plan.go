@@ -208,9 +208,9 @@ func (p *planner) matches(in io.Reader, w *records.Writer) error {
 		if l.Kind != records.KindMatch {
 			return w.WriteRaw(l.Raw)
 		}
-		var m records.Match
-		if err := json.Unmarshal(l.Raw, &m); err != nil {
-			return l.Errorf("stdin", "match record: %v", err)
+		m, err := records.Decode[records.Match](l)
+		if err != nil {
+			return err
 		}
 		path, err := records.DecodePath(m.Path, m.PathB64)
 		if _, isRemote, rerr := remote.Parse(path); err != nil || rerr != nil || (!isRemote && !strings.HasPrefix(path, "/")) {
