@@ -23,25 +23,15 @@ func Decode[T any](l Line) (T, error) {
 // A known field holding the wrong JSON type is an error naming the input,
 // the line and the field: `stdin:12: bag record: field "bytes": got
 // string, want number`.
+//
+// encoding/json is fast enough here: decode_bench_test.go measures it
+// against the gjson lookups the stages did before, and the pipeline's
+// records are counted in bags and top-level directories, not files.
 func (l Line) Decode(v any) error {
-	if d, ok := v.(fastDecoder); ok {
-		if err := d.decodeFast(l.Raw); err == nil {
-			return nil
-		}
-		// The fast path gives up on anything unusual; the standard
-		// decoder then decides, and words the error.
-	}
 	if err := json.Unmarshal(l.Raw, v); err != nil {
 		return l.decodeError(v, err)
 	}
 	return nil
-}
-
-// fastDecoder is implemented by the types whose decoding a benchmark
-// showed to matter (decode_fast.go). decodeFast must set every field from
-// raw exactly as json.Unmarshal would, or return an error.
-type fastDecoder interface {
-	decodeFast(raw []byte) error
 }
 
 func (l Line) decodeError(v any, err error) error {
