@@ -567,3 +567,25 @@ func TestRemoteUnreachable(t *testing.T) {
 		t.Errorf("err = %v", r.err)
 	}
 }
+
+func TestStoredKind(t *testing.T) {
+	for _, c := range []struct {
+		key      string
+		manifest bool
+		invYear  int
+	}{
+		{"2026-backup/manifests/home_bag_000001.manifest.ndjson", true, 0},
+		{"2026-backup/manifests/encrypted_bag_000002.manifest.ndjson.age", true, 0},
+		{"2026-backup/manifests/x.manifest.ndjson.partial", false, 0},
+		{"2026-backup/manifests/sub/x.manifest.ndjson", false, 0},
+		{"2027-backup/system/inventory.json", false, 2027},
+		{"2027-backup/system/inventory.json.age", false, 2027},
+		{"2027-backup/system/inventory.json.bak", false, 0},
+		{"2026-backup/home_bag_000001.tar.zst", false, 0},
+		{"archive/2026-backup/manifests/x.manifest.ndjson", false, 0},
+	} {
+		if m, y := storedKind(c.key); m != c.manifest || y != c.invYear {
+			t.Errorf("storedKind(%q) = %v, %d; want %v, %d", c.key, m, y, c.manifest, c.invYear)
+		}
+	}
+}
