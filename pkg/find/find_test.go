@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -586,6 +587,29 @@ func TestStoredKind(t *testing.T) {
 	} {
 		if m, y := storedKind(c.key); m != c.manifest || y != c.invYear {
 			t.Errorf("storedKind(%q) = %v, %d; want %v, %d", c.key, m, y, c.manifest, c.invYear)
+		}
+	}
+}
+
+func TestMissing(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "a_bag_000001.manifest.ndjson"), nil, 0o644))
+	stored := []string{
+		"2026-backup/manifests/a_bag_000001.manifest.ndjson", // here already
+		"2026-backup/manifests/b_bag_000002.manifest.ndjson",
+		"2026-backup/manifests/b_bag_000002.manifest.ndjson.age", // the plain twin is fetched
+		"2026-backup/manifests/c_bag_000003.manifest.ndjson.age",
+	}
+	for _, c := range []struct {
+		canDecrypt bool
+		todo, enc  []string
+	}{
+		{false, []string{stored[1]}, []string{stored[3]}},
+		{true, []string{stored[1], stored[3]}, nil},
+	} {
+		todo, enc, have, all := missing(stored, dir, c.canDecrypt)
+		if !slices.Equal(todo, c.todo) || !slices.Equal(enc, c.enc) || have != 1 || all != 3 {
+			t.Errorf("canDecrypt %v: todo %v, encrypted %v, have %d of %d", c.canDecrypt, todo, enc, have, all)
 		}
 	}
 }
