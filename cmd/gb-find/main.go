@@ -2,18 +2,18 @@
 // path matches a pattern and says which bag holds each: one "match"
 // record per file (or a line of text), without thawing anything. With
 // --remote it first fetches the manifests manifest_dir lacks from the
-// store (a new machine). Exit codes: 0 found, 1 nothing found, 2 usage or
-// configuration error, 3 found what it could but something was not
-// searched, 4 could not search.
+// store (a new machine). Exit codes (pkg/exitcode): 0 found, 1 could not
+// search, 2 usage or configuration error, 3 found what it could but
+// something was not searched, 7 nothing found.
 package main
 
 import (
 	"context"
-	"errors"
 	"os"
 
 	"github.com/gbarchive/gb/pkg/cli"
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/find"
 )
 
@@ -46,17 +46,15 @@ func main() {
 			opts.Store = st
 		}
 		err := find.Run(ctx, env.Stdin, env.Stdout, env.Stderr, opts)
-		if errors.Is(err, find.ErrNoMatch) {
+		// The summary line said there was no match: no error line.
+		if c, ok := exitcode.Of(err); ok && c == exitcode.NoMatch {
 			noMatch = true
 			return nil
 		}
 		return err
 	}, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
-	switch {
-	case code == cli.ExitOK && noMatch:
-		code = find.ExitNoMatch
-	case code == cli.ExitFailure:
-		code = find.ExitFailure
+	if code == cli.ExitOK && noMatch {
+		code = exitcode.NoMatch
 	}
 	os.Exit(code)
 }

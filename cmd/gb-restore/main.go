@@ -24,6 +24,7 @@ import (
 
 	"github.com/gbarchive/gb/pkg/cli"
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/restore"
 )
 
@@ -105,18 +106,13 @@ func main() {
 			return nil
 		case errors.Is(err, restore.ErrBusy):
 			fmt.Fprintf(env.Stderr, "gb-restore: %v; leaving it alone (exit 5)\n", err)
-			wait = restore.ErrNotReady
+			wait = err
 			return nil
 		}
 		return err
 	}, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
-	if code == cli.ExitOK {
-		switch {
-		case errors.Is(wait, restore.ErrFrozen):
-			code = restore.ExitFrozen
-		case wait != nil:
-			code = restore.ExitNotReady
-		}
+	if c, ok := exitcode.Of(wait); ok && code == cli.ExitOK {
+		code = c
 	}
 	os.Exit(code)
 }

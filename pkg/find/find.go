@@ -15,6 +15,7 @@ package find
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,26 +32,24 @@ import (
 	"time"
 
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
-	"github.com/tidwall/gjson"
 	"golang.org/x/sync/errgroup"
 )
 
-// KindMatch is the record gb-find writes, one per matching entry.
-const KindMatch = "match"
+// errNoMatch: the search finished and nothing matched (exit 7).
+var errNoMatch = exitcode.Error{Code: exitcode.NoMatch, Msg: "no matches"}
 
-// Exit codes of gb-find besides those of package cli (0 found, 2 usage or
-// configuration, 3 finished with warnings: something was not searched).
-const (
-	ExitNoMatch = 1 // searched everything, found nothing (as grep)
-	ExitFailure = 4 // could not search
-)
+// notSearched: the search finished, but something was not searched; the
+// warnings on stderr said what (exit 3). It is records.ErrWarnings too.
+type notSearched struct{}
 
-// ErrNoMatch: the search finished and nothing matched.
-var ErrNoMatch = errors.New("no matches")
+func (notSearched) Error() string { return records.ErrWarnings.Error() }
+func (notSearched) ExitCode() int { return exitcode.Warnings }
+func (notSearched) Unwrap() error { return records.ErrWarnings }
 
 // Why an entry is not current (the match record's "reason").
 const (
@@ -102,29 +101,6 @@ type Options struct {
 	Workers int
 }
 
-// Match is the "match" record.
-type Match struct {
-	Kind         string `json:"kind"`
-	Path         string `json:"path"`
-	PathB64      string `json:"path_b64,omitempty"`
-	Type         string `json:"type"`
-	Size         int64  `json:"size"`
-	Mtime        string `json:"mtime"`
-	SHA256       string `json:"sha256,omitempty"`
-	Link         string `json:"link,omitempty"`
-	LinkB64      string `json:"link_b64,omitempty"`
-	Atom         string `json:"atom"`
-	AtomB64      string `json:"atom_b64,omitempty"`
-	Source       string `json:"source"`
-	Bag          string `json:"bag"`
-	Key          string `json:"key"`
-	Encrypted    bool   `json:"encrypted,omitempty"`
-	Manifest     string `json:"manifest"`
-	StorageClass string `json:"storage_class,omitempty"`
-	Current      bool   `json:"current"`
-	Reason       string `json:"reason,omitempty"`
-}
-
 // manifestSuffix ends every complete local manifest.
 const manifestSuffix = ".manifest.ndjson"
 
@@ -158,73 +134,27 @@ const (
 
 // Run searches the manifests and writes one match record (or text line)
 // per match to out, in order of bag id (then manifest order), and a
-// summary line to errOut. It returns ErrNoMatch when nothing matched,
-// records.ErrWarnings when something could not be searched, and a config
-// error (exit 2) for a bad pattern or identity file. It reads no input.
+// summary line to errOut. It returns an error with exit code
+// exitcode.NoMatch when nothing matched, exitcode.Warnings when something
+// could not be searched, a config error (exit 2) for a bad pattern or
+// identity file, and a plain error when it could not search. It reads no
+// input.
 func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
-	st := opts.Settings
-	switch opts.Format {
-	case "":
-		opts.Format = FormatJSON
-	case FormatJSON, FormatText:
-	default:
-		return &config.Error{Msg: fmt.Sprintf("--format %q: use json or text", opts.Format)}
-	}
-	m, err := NewMatcher(opts.Pattern, opts.Regex, opts.IgnoreCase)
+	m, dir, err := prepare(&opts)
 	if err != nil {
 		return err
 	}
-	if opts.Identity != "" && !opts.Remote {
-		return &config.Error{Msg: "--identity is only used with --remote (local manifests are plain)", Hint: "add --remote to fetch the manifests manifest_dir lacks from the store"}
-	}
-	dir, err := filepath.Abs(st.ManifestDir)
+	r := &run{opts: opts, dir: dir, errOut: errOut}
+	inv, invNote, remoteFailed, err := r.inventory(ctx)
 	if err != nil {
 		return err
-	}
-	warnings := 0
-	warnf := func(format string, args ...any) {
-		warnings++
-		fmt.Fprintf(errOut, "gb-find: warning: "+format+"\n", args...)
-	}
-
-	remoteFailed := false
-	inv, invNote, err := loadInventory(st.InventoryFile)
-	if err != nil {
-		warnf("%v; matches are not checked against it", err)
-	}
-	if opts.Remote {
-		if opts.Store == nil {
-			return errors.New("--remote: no store")
-		}
-		rr, err := fetchRemote(ctx, opts, dir, inv == nil && invNote != "", errOut)
-		switch {
-		case err != nil && (config.IsConfigError(err) || ctx.Err() != nil):
-			return err
-		case err != nil:
-			// The local manifests can still be searched.
-			warnf("%v; searching the manifests in %s only", err, dir)
-			rr = &remoteResult{listFailed: true}
-		}
-		warnings += rr.warnings
-		remoteFailed = rr.listFailed
-		if rr.inv != nil {
-			inv, invNote = rr.inv, ""
-			fmt.Fprintf(errOut, "gb-find: %s does not exist; using the inventory from the store (%s)\n", st.InventoryFile, rr.invKey)
-		}
 	}
 	jobs, err := listManifests(dir)
 	if err != nil {
 		return err
 	}
 	if len(jobs) == 0 {
-		hint := "on a new machine, fetch them from the store with --remote (and --identity FILE for encrypted bags)"
-		switch {
-		case remoteFailed:
-			hint = "the store could not be listed either (see the warning above)"
-		case opts.Remote:
-			hint = "the store holds no manifests either: is dest (or s3_bucket) right?"
-		}
-		return &noManifests{msg: fmt.Sprintf("no manifests in %s; nothing to search", dir), hint: hint}
+		return noManifestsError(dir, opts.Remote, remoteFailed)
 	}
 	if inv == nil && invNote != "" {
 		more := ""
@@ -233,13 +163,119 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		}
 		fmt.Fprintf(errOut, "gb-find: %s; every match is shown, with current false (reason %s)%s\n", invNote, ReasonNoInventory, more)
 	}
-
 	// Without an inventory nothing can be judged: everything is shown.
 	s := &searcher{m: m, inv: inv, all: opts.All || inv == nil, format: opts.Format, loc: opts.Location}
 	if s.loc == nil {
 		s.loc = time.Local
 	}
-	workers := opts.Workers
+	sum, err := r.searchAll(ctx, s, jobs, out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(errOut, "gb-find: %s\n", sum.line(opts.All))
+	switch {
+	case r.warnings > 0:
+		return notSearched{}
+	case sum.matches == 0:
+		return errNoMatch
+	}
+	return nil
+}
+
+// prepare checks the options that need no disk (filling in the default
+// format), compiles the pattern, and returns manifest_dir's absolute path.
+func prepare(opts *Options) (*Matcher, string, error) {
+	switch opts.Format {
+	case "":
+		opts.Format = FormatJSON
+	case FormatJSON, FormatText:
+	default:
+		return nil, "", &config.Error{Msg: fmt.Sprintf("--format %q: use json or text", opts.Format)}
+	}
+	m, err := NewMatcher(opts.Pattern, opts.Regex, opts.IgnoreCase)
+	if err != nil {
+		return nil, "", err
+	}
+	if opts.Identity != "" && !opts.Remote {
+		return nil, "", &config.Error{Msg: "--identity is only used with --remote (local manifests are plain)", Hint: "add --remote to fetch the manifests manifest_dir lacks from the store"}
+	}
+	dir, err := filepath.Abs(opts.Settings.ManifestDir)
+	if err != nil {
+		return nil, "", err
+	}
+	return m, dir, nil
+}
+
+// run is one search: its options and the warnings it gave.
+type run struct {
+	opts     Options
+	dir      string // manifest_dir, absolute
+	errOut   io.Writer
+	warnings int
+}
+
+func (r *run) warnf(format string, args ...any) {
+	r.warnings++
+	fmt.Fprintf(r.errOut, "gb-find: warning: "+format+"\n", args...)
+}
+
+// inventory loads the inventory matches are checked against (nil and a
+// note when there is none) and, with Remote, first fetches from the store
+// the manifests manifest_dir lacks, and the stored inventory when there
+// is none here. remoteFailed: the store could not be listed.
+func (r *run) inventory(ctx context.Context) (inv *inventory.Inventory, note string, remoteFailed bool, err error) {
+	st := r.opts.Settings
+	inv, note, err = loadInventory(st.InventoryFile)
+	if err != nil {
+		r.warnf("%v; matches are not checked against it", err)
+	}
+	if !r.opts.Remote {
+		return inv, note, false, nil
+	}
+	if r.opts.Store == nil {
+		return nil, "", false, errors.New("--remote: no store")
+	}
+	rr, err := fetchRemote(ctx, r.opts, r.dir, inv == nil && note != "", r.errOut)
+	switch {
+	case err != nil && (config.IsConfigError(err) || ctx.Err() != nil):
+		return nil, "", false, err
+	case err != nil:
+		// The local manifests can still be searched.
+		r.warnf("%v; searching the manifests in %s only", err, r.dir)
+		rr = &remoteResult{listFailed: true}
+	}
+	r.warnings += rr.warnings
+	if rr.inv != nil {
+		inv, note = rr.inv, ""
+		fmt.Fprintf(r.errOut, "gb-find: %s does not exist; using the inventory from the store (%s)\n", st.InventoryFile, rr.invKey)
+	}
+	return inv, note, rr.listFailed, nil
+}
+
+// noManifestsError: nothing to search, a failure, with a hint that fits
+// where the manifests were looked for.
+func noManifestsError(dir string, remote, remoteFailed bool) error {
+	hint := "on a new machine, fetch them from the store with --remote (and --identity FILE for encrypted bags)"
+	switch {
+	case remoteFailed:
+		hint = "the store could not be listed either (see the warning above)"
+	case remote:
+		hint = "the store holds no manifests either: is dest (or s3_bucket) right?"
+	}
+	return &noManifests{msg: fmt.Sprintf("no manifests in %s; nothing to search", dir), hint: hint}
+}
+
+// noManifests: nothing to search (exit 1), with a hint.
+type noManifests struct{ msg, hint string }
+
+func (e *noManifests) Error() string    { return e.msg }
+func (e *noManifests) HintText() string { return e.hint }
+
+// searchAll searches the manifests, several at once, and writes their
+// matches in the jobs' order as they come; it sums up what was written
+// and warns about what could not be searched.
+func (r *run) searchAll(ctx context.Context, s *searcher, jobs []*job, out io.Writer) (*summary, error) {
+	workers := r.opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -259,8 +295,8 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		}
 	}()
 
-	w := newWriter(out, opts)
-	sum := summary{noInv: inv == nil, bags: map[string]bool{}}
+	w := newWriter(out, r.opts)
+	sum := &summary{noInv: s.inv == nil, bags: map[string]bool{}}
 	var werr error
 	for _, j := range jobs {
 		for b := range j.ch {
@@ -273,47 +309,40 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if gctx.Err() != nil || werr != nil {
 			continue
 		}
-		if j.searched {
-			sum.manifests++
-		}
-		if j.matches > 0 {
-			sum.bags[j.bag] = true
-		}
-		sum.matches += j.matches
-		sum.notCurrent += j.notCurrent
-		sum.skipped += j.skipped
-		if j.bad > 0 {
-			warnf("%s: %d lines are not records and were not searched (first: %s)", j.file, j.bad, j.badFirst)
-		}
-		if j.warn != "" {
-			warnf("%s: %s", j.file, j.warn)
-		}
+		r.tally(sum, j)
 	}
 	<-launched
 	if err := g.Wait(); err != nil {
-		return err
+		return nil, err
 	}
 	if werr != nil {
-		return werr
+		return nil, werr
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Fprintf(errOut, "gb-find: %s\n", sum.line(opts.All))
-	switch {
-	case warnings > 0:
-		return records.ErrWarnings
-	case sum.matches == 0:
-		return ErrNoMatch
-	}
-	return nil
+	return sum, nil
 }
 
-// noManifests: nothing to search; a failure (exit 4), with a hint.
-type noManifests struct{ msg, hint string }
-
-func (e *noManifests) Error() string    { return e.msg }
-func (e *noManifests) HintText() string { return e.hint }
+// tally adds a searched manifest to the summary and warns about what of
+// it could not be searched.
+func (r *run) tally(sum *summary, j *job) {
+	if j.searched {
+		sum.manifests++
+	}
+	if j.matches > 0 {
+		sum.bags[j.bag] = true
+	}
+	sum.matches += j.matches
+	sum.notCurrent += j.notCurrent
+	sum.skipped += j.skipped
+	if j.bad > 0 {
+		r.warnf("%s: %d lines are not records and were not searched (first: %s)", j.file, j.bad, j.badFirst)
+	}
+	if j.warn != "" {
+		r.warnf("%s: %s", j.file, j.warn)
+	}
+}
 
 // loadInventory reads the inventory. A missing file gives a nil inventory
 // and a note; a damaged one a nil inventory and an error (the search goes
@@ -380,9 +409,9 @@ type header struct {
 	reason                  string // the bag's entries are not current, for this reason
 }
 
-func (s *searcher) header(l records.Line) header {
-	h := header{bag: l.Get("bag").String(), key: l.Get("key").String(), source: l.Get("source").String()}
-	h.encrypted = l.Get("encryption").Exists() || strings.HasSuffix(h.key, ".age")
+func (s *searcher) header(mh *manifest.Header) header {
+	h := header{bag: mh.Bag, key: mh.Key, source: mh.Source}
+	h.encrypted = mh.Encryption != nil || strings.HasSuffix(h.key, ".age")
 	switch b := s.bag(h.bag); {
 	case s.inv == nil:
 		h.reason = ReasonNoInventory
@@ -420,68 +449,6 @@ func (s *searcher) current(h *header, atom string) (bool, string) {
 	return true, ""
 }
 
-// Fields of a manifest line that gb-find uses.
-const (
-	fKind = iota
-	fPath
-	fPathB64
-	fType
-	fSize
-	fMtime
-	fSHA256
-	fLink
-	fLinkB64
-	fAtom
-	fAtomB64
-	nFields
-)
-
-// fields reads the fields of a manifest line in one pass, and reports
-// whether the line is a record: a JSON object with a non-empty string
-// "kind" (records.Reader.Parse says what is wrong with one that is not).
-func fields(raw []byte) ([nFields]gjson.Result, bool) {
-	var v [nFields]gjson.Result
-	if !gjson.ValidBytes(raw) {
-		return v, false
-	}
-	obj := gjson.ParseBytes(raw)
-	if !obj.IsObject() {
-		return v, false
-	}
-	obj.ForEach(func(k, val gjson.Result) bool {
-		i := -1
-		switch k.Str {
-		case "kind":
-			i = fKind
-		case "path":
-			i = fPath
-		case "path_b64":
-			i = fPathB64
-		case "type":
-			i = fType
-		case "size":
-			i = fSize
-		case "mtime":
-			i = fMtime
-		case "sha256":
-			i = fSHA256
-		case "link":
-			i = fLink
-		case "link_b64":
-			i = fLinkB64
-		case "atom":
-			i = fAtom
-		case "atom_b64":
-			i = fAtomB64
-		}
-		if i >= 0 && !v[i].Exists() { // the first of duplicate keys, as gjson.Get
-			v[i] = val
-		}
-		return true
-	})
-	return v, v[fKind].Type == gjson.String && v[fKind].Str != ""
-}
-
 // search reads one manifest and hands its matches, in order, to j.ch.
 func (s *searcher) search(ctx context.Context, j *job) error {
 	defer close(j.ch)
@@ -492,39 +459,13 @@ func (s *searcher) search(ctx context.Context, j *job) error {
 	}
 	defer f.Close()
 	rd := records.NewReader(f, j.file)
-	// Matches are formatted here, in parallel; the writer only writes.
-	b := &batch{}
-	send := func() error {
-		if len(b.ends) == 0 {
-			return nil
-		}
-		select {
-		case j.ch <- b:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		b = &batch{}
+	h, ok := s.readHeader(rd, j)
+	if !ok {
 		return nil
 	}
-
-	raw, no, err := rd.NextRaw()
-	if err == io.EOF {
-		j.warn = "empty; not a manifest"
-		return nil
-	}
-	if err != nil {
-		j.warn = err.Error()
-		return nil
-	}
-	l, err := rd.Parse(raw, no)
-	if err != nil || l.Kind != manifest.KindHeader {
-		j.warn = fmt.Sprintf("line %d is not a manifest header; not searched", no)
-		return nil
-	}
-	h := s.header(l)
 	j.searched, j.bag = true, h.bag
-	manifestPath := j.file
-
+	// Matches are formatted here, in parallel; the writer only writes.
+	bs := &batcher{ctx: ctx, ch: j.ch, format: s.format, loc: s.loc}
 	var last []byte
 	for n := 0; ; n++ {
 		if n&1023 == 0 && ctx.Err() != nil {
@@ -536,7 +477,7 @@ func (s *searcher) search(ctx context.Context, j *job) error {
 		}
 		if err != nil {
 			j.warn = fmt.Sprintf("read stopped: %v; the rest was not searched", err)
-			return send()
+			return bs.send()
 		}
 		j.lines++
 		// The end line is short: keep a copy of short lines to look at
@@ -549,53 +490,8 @@ func (s *searcher) search(ctx context.Context, j *job) error {
 		if !s.m.pre.pass(raw) {
 			continue
 		}
-		v, ok := fields(raw)
-		if !ok {
-			_, err := rd.Parse(raw, no)
-			if err == nil {
-				err = fmt.Errorf("%s:%d: not a record", j.file, no)
-			}
-			if j.bad == 0 {
-				j.badFirst = err.Error()
-			}
-			j.bad++
-			continue
-		}
-		if v[fKind].Str != manifest.KindFile {
-			continue
-		}
-		p, err := records.DecodePath(v[fPath].String(), v[fPathB64].String())
-		if err != nil {
-			if j.bad == 0 {
-				j.badFirst = fmt.Sprintf("%s:%d: path: %v", j.file, no, err)
-			}
-			j.bad++
-			continue
-		}
-		if !s.m.Match(p, v[fType].String()) {
-			continue
-		}
-		atom, err := records.DecodePath(v[fAtom].String(), v[fAtomB64].String())
-		if err != nil {
-			atom = v[fAtom].String()
-		}
-		cur, reason := s.current(&h, atom)
-		if !cur && !s.all {
-			j.skipped++
-			continue
-		}
-		j.matches++
-		if !cur {
-			j.notCurrent++
-		}
-		m := Match{Kind: KindMatch, Path: v[fPath].String(), PathB64: v[fPathB64].String(), Type: v[fType].String(), Size: v[fSize].Int(),
-			Mtime: v[fMtime].String(), SHA256: v[fSHA256].String(), Link: v[fLink].String(), LinkB64: v[fLinkB64].String(), Atom: v[fAtom].String(), AtomB64: v[fAtomB64].String(),
-			Source: h.source, Bag: h.bag, Key: h.key, Encrypted: h.encrypted, Manifest: manifestPath, StorageClass: h.class, Current: cur, Reason: reason}
-		if err := b.add(&m, s.format, s.loc); err != nil {
-			return err
-		}
-		if len(b.ends) == batchSize {
-			if err := send(); err != nil {
+		if m := s.match(rd, raw, no, j, &h); m != nil {
+			if err := bs.add(m); err != nil {
 				return err
 			}
 		}
@@ -603,7 +499,119 @@ func (s *searcher) search(ctx context.Context, j *job) error {
 	if l, err := rd.Parse(last, 0); len(last) == 0 || err != nil || l.Kind != manifest.KindEnd {
 		j.warn = "has no manifest_end line (incomplete, or damaged); matches may be missing"
 	}
-	return send()
+	return bs.send()
+}
+
+// readHeader reads a manifest's first line; ok false (and j.warn) when it
+// is not a manifest header.
+func (s *searcher) readHeader(rd *records.Reader, j *job) (h header, ok bool) {
+	raw, no, err := rd.NextRaw()
+	if err == io.EOF {
+		j.warn = "empty; not a manifest"
+		return h, false
+	}
+	if err != nil {
+		j.warn = err.Error()
+		return h, false
+	}
+	var mh manifest.Header
+	l, err := rd.Parse(raw, no)
+	if err == nil && l.Kind == manifest.KindHeader {
+		err = json.Unmarshal(raw, &mh)
+	}
+	if err != nil || l.Kind != manifest.KindHeader {
+		j.warn = fmt.Sprintf("line %d is not a manifest header; not searched", no)
+		return h, false
+	}
+	return s.header(&mh), true
+}
+
+// match decodes a line the prefilter let through and returns its match
+// record, or nil: not a file entry, not a match, or not current (without
+// All). A line that is not a record is counted in j.bad.
+func (s *searcher) match(rd *records.Reader, raw []byte, no int, j *job, h *header) *records.Match {
+	var e manifest.Entry
+	if err := e.Decode(raw); err != nil || e.Kind == "" {
+		_, err := rd.Parse(raw, no)
+		if err == nil {
+			err = fmt.Errorf("%s:%d: not a record", j.file, no)
+		}
+		j.badLine(err.Error())
+		return nil
+	}
+	if e.Kind != manifest.KindFile {
+		return nil
+	}
+	p, err := records.DecodePath(e.Path, e.PathB64)
+	if err != nil {
+		j.badLine(fmt.Sprintf("%s:%d: path: %v", j.file, no, err))
+		return nil
+	}
+	if !s.m.Match(p, e.Type) {
+		return nil
+	}
+	atom, err := records.DecodePath(e.Atom, e.AtomB64)
+	if err != nil {
+		atom = e.Atom
+	}
+	cur, reason := s.current(h, atom)
+	if !cur && !s.all {
+		j.skipped++
+		return nil
+	}
+	j.matches++
+	if !cur {
+		j.notCurrent++
+	}
+	return &records.Match{Kind: records.KindMatch, Path: e.Path, PathB64: e.PathB64, Type: e.Type, Size: e.Size,
+		Mtime: e.Mtime, SHA256: e.SHA256, Link: e.Link, LinkB64: e.LinkB64, Atom: e.Atom, AtomB64: e.AtomB64,
+		Source: h.source, Bag: h.bag, Key: h.key, Encrypted: h.encrypted, Manifest: j.file, StorageClass: h.class, Current: cur, Reason: reason}
+}
+
+// badLine counts a line that is not a record, keeping what the first one
+// was for the warning.
+func (j *job) badLine(msg string) {
+	if j.bad == 0 {
+		j.badFirst = msg
+	}
+	j.bad++
+}
+
+// batcher gathers a manifest's matches into batches of batchSize and
+// hands each to the writer.
+type batcher struct {
+	ctx    context.Context
+	ch     chan<- *batch
+	format string
+	loc    *time.Location
+	b      *batch
+}
+
+func (bs *batcher) add(m *records.Match) error {
+	if bs.b == nil {
+		bs.b = &batch{}
+	}
+	if err := bs.b.add(m, bs.format, bs.loc); err != nil {
+		return err
+	}
+	if len(bs.b.ends) == batchSize {
+		return bs.send()
+	}
+	return nil
+}
+
+// send hands the batch gathered so far to the writer.
+func (bs *batcher) send() error {
+	if bs.b == nil || len(bs.b.ends) == 0 {
+		return nil
+	}
+	select {
+	case bs.ch <- bs.b:
+	case <-bs.ctx.Done():
+		return bs.ctx.Err()
+	}
+	bs.b = nil
+	return nil
 }
 
 // summary counts what was written.

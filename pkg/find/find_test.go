@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
 	"github.com/gbarchive/gb/pkg/manifest"
@@ -167,7 +169,7 @@ func TestRunCurrentAndOlder(t *testing.T) {
 		name    string
 		opts    Options
 		want    []string
-		err     error
+		code    int // exit code (exitcode.Of)
 		summary string
 	}{
 		{
@@ -197,13 +199,13 @@ func TestRunCurrentAndOlder(t *testing.T) {
 		{
 			name:    "no match",
 			opts:    Options{Pattern: "2025.pdf"},
-			err:     ErrNoMatch,
+			code:    exitcode.NoMatch,
 			summary: "gb-find: no matches (5 manifests searched)\n",
 		},
 		{
 			name:    "only older matches",
 			opts:    Options{Pattern: "/src/docs/old/*"},
-			err:     ErrNoMatch,
+			code:    exitcode.NoMatch,
 			summary: "gb-find: no matches (5 manifests searched); 1 older match in retired bags or superseded copies not shown (--all shows them)\n",
 		},
 		{
@@ -235,8 +237,8 @@ func TestRunCurrentAndOlder(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := f.run(t, tc.opts)
-			if !errors.Is(r.err, tc.err) || (tc.err == nil && r.err != nil) {
-				t.Fatalf("err = %v, want %v; stderr:\n%s", r.err, tc.err, r.errOut)
+			if code, ok := exitcode.Of(r.err); !ok || code != tc.code {
+				t.Fatalf("err = %v (exit %d), want exit %d; stderr:\n%s", r.err, code, tc.code, r.errOut)
 			}
 			if got := strings.Join(r.summary(), "\n"); got != strings.Join(tc.want, "\n") {
 				t.Errorf("matches:\n%s\nwant:\n%s", got, strings.Join(tc.want, "\n"))
@@ -363,7 +365,7 @@ func TestRunProblems(t *testing.T) {
 		must(t, os.WriteFile(filepath.Join(f.st.ManifestDir, "x_bag_000005.manifest.ndjson"), []byte(`{"kind":"file"}`+"\n"), 0o644))
 		must(t, os.WriteFile(filepath.Join(f.st.ManifestDir, "y_bag_000006.manifest.ndjson.partial"), []byte("junk"), 0o644))
 		r := f.run(t, Options{Pattern: "2024.pdf"})
-		if !errors.Is(r.err, records.ErrWarnings) {
+		if code, _ := exitcode.Of(r.err); code != exitcode.Warnings || !errors.Is(r.err, records.ErrWarnings) {
 			t.Fatalf("err = %v", r.err)
 		}
 		for _, w := range []string{
@@ -404,6 +406,9 @@ func TestRunProblems(t *testing.T) {
 		var h interface{ HintText() string }
 		if r.err == nil || !errors.As(r.err, &h) || !strings.Contains(h.HintText(), "--remote") {
 			t.Fatalf("err = %v", r.err)
+		}
+		if _, ok := exitcode.Of(r.err); ok {
+			t.Errorf("err = %v carries an exit code; could not search is a plain failure (exit 1)", r.err)
 		}
 	})
 	t.Run("usage", func(t *testing.T) {
@@ -561,5 +566,50 @@ func TestRemoteUnreachable(t *testing.T) {
 	r = f.run(t, Options{Pattern: "2024.pdf", Remote: true, Store: failingStore{}})
 	if _, ok := r.err.(*noManifests); !ok {
 		t.Errorf("err = %v", r.err)
+	}
+}
+
+func TestStoredKind(t *testing.T) {
+	for _, c := range []struct {
+		key      string
+		manifest bool
+		invYear  int
+	}{
+		{"2026-backup/manifests/home_bag_000001.manifest.ndjson", true, 0},
+		{"2026-backup/manifests/encrypted_bag_000002.manifest.ndjson.age", true, 0},
+		{"2026-backup/manifests/x.manifest.ndjson.partial", false, 0},
+		{"2026-backup/manifests/sub/x.manifest.ndjson", false, 0},
+		{"2027-backup/system/inventory.json", false, 2027},
+		{"2027-backup/system/inventory.json.age", false, 2027},
+		{"2027-backup/system/inventory.json.bak", false, 0},
+		{"2026-backup/home_bag_000001.tar.zst", false, 0},
+		{"archive/2026-backup/manifests/x.manifest.ndjson", false, 0},
+	} {
+		if m, y := storedKind(c.key); m != c.manifest || y != c.invYear {
+			t.Errorf("storedKind(%q) = %v, %d; want %v, %d", c.key, m, y, c.manifest, c.invYear)
+		}
+	}
+}
+
+func TestMissing(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "a_bag_000001.manifest.ndjson"), nil, 0o644))
+	stored := []string{
+		"2026-backup/manifests/a_bag_000001.manifest.ndjson", // here already
+		"2026-backup/manifests/b_bag_000002.manifest.ndjson",
+		"2026-backup/manifests/b_bag_000002.manifest.ndjson.age", // the plain twin is fetched
+		"2026-backup/manifests/c_bag_000003.manifest.ndjson.age",
+	}
+	for _, c := range []struct {
+		canDecrypt bool
+		todo, enc  []string
+	}{
+		{false, []string{stored[1]}, []string{stored[3]}},
+		{true, []string{stored[1], stored[3]}, nil},
+	} {
+		todo, enc, have, all := missing(stored, dir, c.canDecrypt)
+		if !slices.Equal(todo, c.todo) || !slices.Equal(enc, c.enc) || have != 1 || all != 3 {
+			t.Errorf("canDecrypt %v: todo %v, encrypted %v, have %d of %d", c.canDecrypt, todo, enc, have, all)
+		}
 	}
 }

@@ -195,7 +195,7 @@ func TestAppendQuoted(t *testing.T) {
 }
 
 func ExampleAppendText() {
-	m := &Match{Path: "/home/me/Taxes/2024.pdf", Type: "file", Size: 1234567, Mtime: "2024-03-01T12:34:56.789Z",
+	m := &records.Match{Path: "/home/me/Taxes/2024.pdf", Type: "file", Size: 1234567, Mtime: "2024-03-01T12:34:56.789Z",
 		Bag: "bag_000042", Key: "2024-backup/encrypted_bag_000042.tar.zst.age", Current: true}
 	fmt.Println(string(AppendText(nil, m, time.UTC)))
 	m.Current, m.Reason = false, ReasonRetired

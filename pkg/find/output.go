@@ -23,7 +23,7 @@ type batch struct {
 	ends  []int
 }
 
-func (b *batch) add(m *Match, format string, loc *time.Location) error {
+func (b *batch) add(m *records.Match, format string, loc *time.Location) error {
 	if format == FormatText {
 		b.lines = AppendText(b.lines, m, loc)
 	} else {
@@ -83,7 +83,7 @@ func (w *writer) write(b *batch) error {
 // not UTF-8 or control characters, so it stays exact and can be pasted
 // into a shell), a symlink's target, the bag and its object's name, and
 // for an entry that is not current the reason in parentheses.
-func AppendText(b []byte, m *Match, loc *time.Location) []byte {
+func AppendText(b []byte, m *records.Match, loc *time.Location) []byte {
 	if t, err := time.Parse(time.RFC3339Nano, m.Mtime); err == nil {
 		b = t.In(loc).AppendFormat(b, "2006-01-02 15:04")
 	} else {

@@ -28,6 +28,20 @@ var (
 	inventoryKeyRE = regexp.MustCompile(`^([0-9]{4})-backup/system/inventory\.json(\.age)?$`)
 )
 
+// storedKind says what a stored object is to gb-find: a manifest, an
+// inventory copy (of year), or neither. Every key gb-find looks at is
+// understood here (and in localName).
+func storedKind(key string) (isManifest bool, inventoryYear int) {
+	switch {
+	case manifestKeyRE.MatchString(key):
+		return true, 0
+	case inventoryKeyRE.MatchString(key):
+		y, _ := strconv.Atoi(key[:4])
+		return false, y
+	}
+	return false, 0
+}
+
 // fetchParallel is how many manifests are downloaded at once.
 const fetchParallel = 8
 
@@ -39,6 +53,18 @@ type remoteResult struct {
 	listFailed bool
 	inv        *inventory.Inventory // from the store (when wanted)
 	invKey     string
+	errOut     io.Writer
+}
+
+func (rr *remoteResult) warnf(format string, args ...any) {
+	rr.warnings++
+	fmt.Fprintf(rr.errOut, "gb-find: warning: "+format+"\n", args...)
+}
+
+// stored is what the store holds for gb-find.
+type stored struct {
+	manifests []string         // keys, sorted
+	invKeys   map[int][]string // year -> inventory keys
 }
 
 // fetchRemote downloads into dir the manifests the store holds and dir
@@ -47,7 +73,6 @@ type remoteResult struct {
 // inventory copy in the store. Problems with single manifests are
 // warnings on errOut; a store that cannot be listed is an error.
 func fetchRemote(ctx context.Context, opts Options, dir string, wantInv bool, errOut io.Writer) (*remoteResult, error) {
-	st := opts.Store
 	var ids []age.Identity
 	if opts.Identity != "" {
 		var err error
@@ -55,31 +80,63 @@ func fetchRemote(ctx context.Context, opts Options, dir string, wantInv bool, er
 			return nil, err
 		}
 	}
-	rr := &remoteResult{}
-	warnf := func(format string, args ...any) {
-		rr.warnings++
-		fmt.Fprintf(errOut, "gb-find: warning: "+format+"\n", args...)
+	rr := &remoteResult{errOut: errOut}
+	sd, err := listStored(ctx, opts.Store)
+	if err != nil {
+		return nil, err
 	}
+	todo, encSkipped, have, all := missing(sd.manifests, dir, len(ids) > 0)
+	fetched, decrypted, err := rr.fetchAll(ctx, opts, dir, todo, ids)
+	if err != nil {
+		return nil, err
+	}
+	st := opts.Store
+	switch {
+	case fetched > 0 && decrypted > 0:
+		fmt.Fprintf(errOut, "gb-find: fetched %s (%d decrypted) from %s into %s\n", plural(fetched, "manifest"), decrypted, st, dir)
+	case fetched > 0:
+		fmt.Fprintf(errOut, "gb-find: fetched %s from %s into %s\n", plural(fetched, "manifest"), st, dir)
+	case all > 0 && have == all:
+		fmt.Fprintf(errOut, "gb-find: %s holds no manifest that %s lacks\n", st, dir)
+	}
+	if n := len(encSkipped); n > 0 {
+		verb, them := "was", "it"
+		if n > 1 {
+			verb, them = "were", "them"
+		}
+		rr.warnf("%s in %s %s not searched (%s%s): decrypting %s needs the age identity (or passphrase file) the bags are encrypted to; add --identity FILE",
+			plural(n, "encrypted manifest"), st, verb, encSkipped[0], map[bool]string{true: ", …", false: ""}[n > 1], them)
+	}
+	if wantInv {
+		rr.storedInventory(ctx, opts, sd.invKeys, ids)
+	}
+	return rr, nil
+}
 
-	var manifests []string
-	invKeys := map[int][]string{} // year -> inventory keys
+// listStored lists the manifests and inventory copies the store holds.
+func listStored(ctx context.Context, st store.Store) (*stored, error) {
+	sd := &stored{invKeys: map[int][]string{}}
 	err := st.List(ctx, "", func(o store.ObjectInfo) error {
-		switch {
-		case manifestKeyRE.MatchString(o.Key):
-			manifests = append(manifests, o.Key)
-		case inventoryKeyRE.MatchString(o.Key):
-			y, _ := strconv.Atoi(o.Key[:4])
-			invKeys[y] = append(invKeys[y], o.Key)
+		switch isManifest, year := storedKind(o.Key); {
+		case isManifest:
+			sd.manifests = append(sd.manifests, o.Key)
+		case year > 0:
+			sd.invKeys[year] = append(sd.invKeys[year], o.Key)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", st, err)
 	}
+	sort.Strings(sd.manifests)
+	return sd, nil
+}
 
-	// The local name of each manifest; an encrypted and a plain copy of
-	// one manifest are fetched once (the plain one).
-	sort.Strings(manifests)
+// missing picks the stored manifests dir lacks: todo, to fetch, and
+// encSkipped, encrypted ones that cannot be read without an identity. An
+// encrypted and a plain copy of one manifest are fetched once (the plain
+// one). have of all distinct manifests are in dir already.
+func missing(manifests []string, dir string, canDecrypt bool) (todo, encSkipped []string, have, all int) {
 	byName := map[string]string{}
 	for _, k := range manifests {
 		n := localName(k)
@@ -87,27 +144,30 @@ func fetchRemote(ctx context.Context, opts Options, dir string, wantInv bool, er
 			byName[n] = k
 		}
 	}
-	var todo []string
-	var encSkipped []string
-	have := 0
 	for n, k := range byName {
 		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
 			have++
 			continue
 		}
-		if strings.HasSuffix(k, ".age") && len(ids) == 0 {
+		if strings.HasSuffix(k, ".age") && !canDecrypt {
 			encSkipped = append(encSkipped, k)
 			continue
 		}
 		todo = append(todo, k)
 	}
 	sort.Strings(todo)
-	if len(todo) > 0 {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("manifest_dir: %w", err)
-		}
+	return todo, encSkipped, have, len(byName)
+}
+
+// fetchAll downloads the manifests of todo into dir, several at once; one
+// that fails is a warning.
+func (rr *remoteResult) fetchAll(ctx context.Context, opts Options, dir string, todo []string, ids []age.Identity) (fetched, decrypted int, err error) {
+	if len(todo) == 0 {
+		return 0, 0, nil
 	}
-	fetched, decrypted := 0, 0
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, 0, fmt.Errorf("manifest_dir: %w", err)
+	}
 	type result struct {
 		err       error
 		decrypted bool
@@ -123,11 +183,11 @@ func fetchRemote(ctx context.Context, opts Options, dir string, wantInv bool, er
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return 0, 0, err
 	}
 	for i, r := range results {
 		if r.err != nil {
-			warnf("%s: %v; not searched", todo[i], r.err)
+			rr.warnf("%s: %v; not searched", todo[i], r.err)
 			continue
 		}
 		fetched++
@@ -137,48 +197,35 @@ func fetchRemote(ctx context.Context, opts Options, dir string, wantInv bool, er
 	}
 	if fetched > 0 {
 		if err := inventory.SyncDir(dir); err != nil {
-			return nil, fmt.Errorf("manifest_dir: %w", err)
+			return 0, 0, fmt.Errorf("manifest_dir: %w", err)
 		}
 	}
-	switch {
-	case fetched > 0 && decrypted > 0:
-		fmt.Fprintf(errOut, "gb-find: fetched %s (%d decrypted) from %s into %s\n", plural(fetched, "manifest"), decrypted, st, dir)
-	case fetched > 0:
-		fmt.Fprintf(errOut, "gb-find: fetched %s from %s into %s\n", plural(fetched, "manifest"), st, dir)
-	case len(byName) > 0 && have == len(byName):
-		fmt.Fprintf(errOut, "gb-find: %s holds no manifest that %s lacks\n", st, dir)
-	}
-	if n := len(encSkipped); n > 0 {
-		verb, them := "was", "it"
-		if n > 1 {
-			verb, them = "were", "them"
-		}
-		warnf("%s in %s %s not searched (%s%s): decrypting %s needs the age identity (or passphrase file) the bags are encrypted to; add --identity FILE",
-			plural(n, "encrypted manifest"), st, verb, encSkipped[0], map[bool]string{true: ", …", false: ""}[n > 1], them)
-	}
+	return fetched, decrypted, nil
+}
 
-	if wantInv {
-		years := make([]int, 0, len(invKeys))
-		for y := range invKeys {
-			years = append(years, y)
-		}
-		sort.Sort(sort.Reverse(sort.IntSlice(years)))
-		if len(years) > 0 {
-			ks := invKeys[years[0]]
-			sort.Strings(ks) // inventory.json before inventory.json.age
-			key := ks[0]
-			inv, err := fetchInventory(ctx, opts, key, ids)
-			switch {
-			case errors.Is(err, errNeedIdentity):
-				warnf("the inventory in the store (%s) is encrypted; add --identity FILE to check matches against it", key)
-			case err != nil:
-				warnf("%s: %v; matches are not checked against it", key, err)
-			default:
-				rr.inv, rr.invKey = inv, key
-			}
-		}
+// storedInventory reads the newest year's inventory copy (the plain one
+// when both are there) into rr.inv; one that cannot be read is a warning.
+func (rr *remoteResult) storedInventory(ctx context.Context, opts Options, invKeys map[int][]string, ids []age.Identity) {
+	years := make([]int, 0, len(invKeys))
+	for y := range invKeys {
+		years = append(years, y)
 	}
-	return rr, nil
+	if len(years) == 0 {
+		return
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(years)))
+	ks := invKeys[years[0]]
+	sort.Strings(ks) // inventory.json before inventory.json.age
+	key := ks[0]
+	inv, err := fetchInventory(ctx, opts, key, ids)
+	switch {
+	case errors.Is(err, errNeedIdentity):
+		rr.warnf("the inventory in the store (%s) is encrypted; add --identity FILE to check matches against it", key)
+	case err != nil:
+		rr.warnf("%s: %v; matches are not checked against it", key, err)
+	default:
+		rr.inv, rr.invKey = inv, key
+	}
 }
 
 var errNeedIdentity = errors.New("encrypted, and no identity given")

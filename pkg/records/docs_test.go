@@ -29,8 +29,6 @@ var pendingKinds = []string{
 	"orphan", "deleted", "prune",
 	"finding", "audit",
 	"report_source", "report_bag", "report_restore", "report_run", "report_churn", "report",
-	"match",
-	"restore_plan", "restore_request", "restore_status", "restore_file", "restore_bag",
 }
 
 // docSection is what records.md says about one kind.

@@ -4,22 +4,14 @@ import (
 	"fmt"
 
 	"github.com/gbarchive/gb/pkg/cost"
+	"github.com/gbarchive/gb/pkg/records"
 )
 
-// TierCost is what restoring some bags costs and takes at one tier.
+// TierCost is what restoring some bags costs and takes at one tier: the
+// rounded figures of the record, and the exact ones for people.
 type TierCost struct {
-	Tier        string  `json:"tier"`
-	Bags        int     `json:"bags"`
-	Bytes       int64   `json:"bytes"`
-	ThawUSD     float64 `json:"thaw_usd"`
-	RequestsUSD float64 `json:"requests_usd"`
-	EgressUSD   float64 `json:"egress_usd"`
-	StorageUSD  float64 `json:"storage_usd"`
-	TotalUSD    float64 `json:"total_usd"`
-	Hours       float64 `json:"hours"`
-	Days        int     `json:"days"`
+	records.RestoreCost
 
-	// unrounded, for people
 	thaw, requests, egress, storage, total float64
 }
 
@@ -36,8 +28,9 @@ func Cost(p cost.Prices, tier string, bytes int64, bags, days int) TierCost {
 	rc := p.Restore(tier, bytes, bags)
 	storage := p.RestoredCopy(bytes, days)
 	total := rc.Total() + storage
-	return TierCost{Tier: tier, Bags: bags, Bytes: bytes, ThawUSD: cost.Round(rc.Thaw), RequestsUSD: cost.Round(rc.Requests),
-		EgressUSD: cost.Round(rc.Egress), StorageUSD: cost.Round(storage), TotalUSD: cost.Round(total), Hours: rc.Hours, Days: days,
+	return TierCost{
+		RestoreCost: records.RestoreCost{Tier: tier, Bags: bags, Bytes: bytes, ThawUSD: cost.Round(rc.Thaw), RequestsUSD: cost.Round(rc.Requests),
+			EgressUSD: cost.Round(rc.Egress), StorageUSD: cost.Round(storage), TotalUSD: cost.Round(total), Hours: rc.Hours, Days: days},
 		thaw: rc.Thaw, requests: rc.Requests, egress: rc.Egress, storage: storage, total: total}
 }
 

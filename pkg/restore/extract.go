@@ -42,23 +42,6 @@ const (
 	ReasonError      = "error"               // see error
 )
 
-// FileRecord is the restore_file record: one bag entry fetch looked at.
-type FileRecord struct {
-	Kind      string `json:"kind"`
-	Bag       string `json:"bag"`
-	Path      string `json:"path"`
-	PathB64   string `json:"path_b64,omitempty"`
-	Type      string `json:"type"`
-	Status    string `json:"status"`
-	Existing  bool   `json:"existing,omitempty"`
-	Reason    string `json:"reason,omitempty"`
-	Error     string `json:"error,omitempty"`
-	Size      int64  `json:"size,omitempty"`
-	SHA256    string `json:"sha256,omitempty"`
-	GotSHA256 string `json:"got_sha256,omitempty"`
-	Warning   string `json:"warning,omitempty"`
-}
-
 // selection is what to take from one bag.
 type selection struct {
 	all   bool
@@ -152,7 +135,7 @@ type extractor struct {
 	// at the first selected name (realized) and the others link to it.
 	links       map[string][]string
 	realized    map[string]string
-	realizedRec map[string]*FileRecord
+	realizedRec map[string]*records.RestoreFile
 	// Regular files not written; hard links to them are skipped.
 	notRestored map[string]bool
 
@@ -162,7 +145,7 @@ type extractor struct {
 
 func newExtractor(root *os.Root, b *Bag, overwrite bool, w *records.Writer, errOut io.Writer, mc *manifestCursor) *extractor {
 	return &extractor{root: root, bag: b.Bag, sel: newSelection(b), overwrite: overwrite, asRoot: os.Geteuid() == 0, w: w, errOut: errOut, mc: mc,
-		links: map[string][]string{}, realized: map[string]string{}, realizedRec: map[string]*FileRecord{}, notRestored: map[string]bool{},
+		links: map[string][]string{}, realized: map[string]string{}, realizedRec: map[string]*records.RestoreFile{}, notRestored: map[string]bool{},
 		buf: make([]byte, 1<<20)}
 }
 
@@ -243,7 +226,7 @@ func (e *extractor) extract(ctx context.Context, r io.Reader) error {
 		}
 		rel, bad := memberName(hdr.Name)
 		if bad != "" {
-			rec := &FileRecord{Kind: KindFile, Bag: e.bag, Type: typeName(hdr.Typeflag), Status: FileSkipped, Reason: ReasonUnsafe, Error: bad}
+			rec := &records.RestoreFile{Kind: records.KindRestoreFile, Bag: e.bag, Type: typeName(hdr.Typeflag), Status: FileSkipped, Reason: ReasonUnsafe, Error: bad}
 			rec.Path, rec.PathB64 = records.EncodePath(hdr.Name)
 			if err := e.emit(rec); err != nil {
 				return err
@@ -263,7 +246,7 @@ func (e *extractor) extract(ctx context.Context, r io.Reader) error {
 			}
 		}
 		e.leave(rel)
-		rec := &FileRecord{Kind: KindFile, Bag: e.bag, Type: typeName(hdr.Typeflag)}
+		rec := &records.RestoreFile{Kind: records.KindRestoreFile, Bag: e.bag, Type: typeName(hdr.Typeflag)}
 		rec.Path, rec.PathB64 = records.EncodePath(abs)
 		if ent != nil {
 			rec.Size, rec.SHA256 = ent.Size, ent.SHA256
@@ -303,7 +286,7 @@ func (e *extractor) extract(ctx context.Context, r io.Reader) error {
 	return nil
 }
 
-func (e *extractor) emit(rec *FileRecord) error {
+func (e *extractor) emit(rec *records.RestoreFile) error {
 	e.stats.files++
 	switch rec.Status {
 	case FileOK:
@@ -316,7 +299,7 @@ func (e *extractor) emit(rec *FileRecord) error {
 	return e.w.Write(rec)
 }
 
-func (e *extractor) skip(rec *FileRecord, reason string, err error) {
+func (e *extractor) skip(rec *records.RestoreFile, reason string, err error) {
 	rec.Status, rec.Reason = FileSkipped, reason
 	if err != nil {
 		rec.Error = err.Error()
@@ -380,7 +363,7 @@ func (e *extractor) exists(rel string) (fs.FileInfo, error) {
 	return fi, err
 }
 
-func (e *extractor) dir(rel string, hdr *tar.Header, ent *manifest.Entry, rec *FileRecord) {
+func (e *extractor) dir(rel string, hdr *tar.Header, ent *manifest.Entry, rec *records.RestoreFile) {
 	fi, err := e.exists(rel)
 	switch {
 	case err != nil:
@@ -431,7 +414,7 @@ func (e *extractor) dir(rel string, hdr *tar.Header, ent *manifest.Entry, rec *F
 // then renamed into place. Its SHA-256 is compared with the manifest's.
 // The error is for the bag (a damaged stream, a full disk); single-file
 // problems go in rec.
-func (e *extractor) file(ctx context.Context, rel, abs string, hdr *tar.Header, ent *manifest.Entry, r io.Reader, rec *FileRecord) error {
+func (e *extractor) file(ctx context.Context, rel, abs string, hdr *tar.Header, ent *manifest.Entry, r io.Reader, rec *records.RestoreFile) error {
 	mode, mtime := hdr.FileInfo().Mode(), mtimeOf(hdr, ent)
 	skip := func(reason string, err error) error {
 		e.skip(rec, reason, err)
@@ -602,7 +585,7 @@ func (e *extractor) setXattrs(f *os.File, hdr *tar.Header) string {
 	return fmt.Sprintf("extended attributes not restored: %s (%v)", strings.Join(failed, ", "), why)
 }
 
-func (e *extractor) hardlink(rel string, hdr *tar.Header, rec *FileRecord) {
+func (e *extractor) hardlink(rel string, hdr *tar.Header, rec *records.RestoreFile) {
 	tgt, bad := memberName(hdr.Linkname)
 	if bad != "" {
 		e.skip(rec, ReasonUnsafe, fmt.Errorf("hard link to an %s", bad))
@@ -657,7 +640,7 @@ func (e *extractor) hardlink(rel string, hdr *tar.Header, rec *FileRecord) {
 	rec.Status = FileOK
 }
 
-func (e *extractor) symlink(rel string, hdr *tar.Header, ent *manifest.Entry, rec *FileRecord) {
+func (e *extractor) symlink(rel string, hdr *tar.Header, ent *manifest.Entry, rec *records.RestoreFile) {
 	mtime := mtimeOf(hdr, ent)
 	fi, err := e.exists(rel)
 	switch {
@@ -712,7 +695,7 @@ func (e *extractor) linkTime(rel string, mtime time.Time) {
 }
 
 // special makes a fifo or a device node (devices need root, as with tar).
-func (e *extractor) special(rel string, hdr *tar.Header, ent *manifest.Entry, rec *FileRecord) {
+func (e *extractor) special(rel string, hdr *tar.Header, ent *manifest.Entry, rec *records.RestoreFile) {
 	var kind uint32
 	var want fs.FileMode
 	switch hdr.Typeflag {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"filippo.io/age"
 	"github.com/gbarchive/gb/pkg/config"
@@ -24,24 +23,6 @@ import (
 	"github.com/gbarchive/gb/pkg/store"
 	"github.com/klauspost/compress/zstd"
 )
-
-// BagRecord is the restore_bag record: what fetch did with one bag.
-type BagRecord struct {
-	Kind       string    `json:"kind"`
-	Bag        string    `json:"bag"`
-	Key        string    `json:"key"`
-	State      string    `json:"state"`
-	Target     string    `json:"target,omitempty"`
-	Bytes      int64     `json:"bytes"`
-	Downloaded int64     `json:"downloaded"`
-	ResumedAt  int64     `json:"resumed_at,omitempty"`
-	Files      int64     `json:"files"`
-	OK         int64     `json:"ok"`
-	Mismatch   int64     `json:"mismatch"`
-	Skipped    int64     `json:"skipped"`
-	ReadyAt    time.Time `json:"ready_at,omitzero"`
-	Error      string    `json:"error,omitempty"`
-}
 
 // Fetch downloads every planned bag that is ready, checks it, and
 // extracts what the plan wants into opts.Target. Bags still thawing or
@@ -66,37 +47,22 @@ func Fetch(ctx context.Context, out, errOut io.Writer, opts Options) error {
 		return err
 	}
 	warnDest(errOut, s, opts)
-	var ids []age.Identity
-	for _, b := range s.Bags {
-		if b.Encrypted && !b.Done(target) && ids == nil {
-			if opts.Identity == "" {
-				return &config.Error{Msg: fmt.Sprintf("bag %s is encrypted: fetch needs --identity FILE (the age identity, or the passphrase file, that opens it)", b.Bag),
-					Hint: "the identity gb-keygen wrote when recipients.txt was made; it is not on the backed-up machine"}
-			}
-			if ids, err = keys.Identities(opts.Identity); err != nil {
-				return err
-			}
-		}
-	}
-	if err := os.MkdirAll(target, 0o755); err != nil {
-		return fmt.Errorf("target: %w", err)
-	}
-	root, err := os.OpenRoot(target)
+	ids, err := fetchIdentities(s, target, opts.Identity)
 	if err != nil {
-		return fmt.Errorf("target: %w", err)
+		return err
+	}
+	root, err := openTarget(target)
+	if err != nil {
+		return err
 	}
 	defer root.Close()
-	work := workDir(target)
-	if err := os.MkdirAll(work, 0o700); err != nil {
-		return fmt.Errorf("target: %w", err)
-	}
 
 	// Progress on stderr (a terminal, or progress = always): a bar per
 	// bag as it downloads, and the run's totals below.
 	prog := progress.New(errOut, opts.Settings.Progress)
 	defer prog.Close()
 	errOut = prog.Stderr()
-	f := &fetcher{opts: opts, target: target, root: root, work: work, ids: ids, w: records.NewWriter(out), errOut: errOut,
+	f := &fetcher{opts: opts, target: target, root: root, work: workDir(target), ids: ids, w: records.NewWriter(out), errOut: errOut,
 		total: prog.Counter("gb-restore", "bags", progress.RateBytes)}
 	n := map[string]int{}
 	var total extractStats
@@ -127,10 +93,50 @@ func Fetch(ctx context.Context, out, errOut io.Writer, opts Options) error {
 	}
 	f.total.Done()
 	prog.Close()
-	os.Remove(work) // only when empty: nothing left to resume
+	os.Remove(f.work) // only when empty: nothing left to resume
+	return fetched(errOut, n, total, len(s.Bags), target, fail)
+}
+
+// fetchIdentities reads the identity file when a bag still to be fetched
+// is encrypted, and refuses to start without one.
+func fetchIdentities(s *State, target, identity string) ([]age.Identity, error) {
+	for _, b := range s.Bags {
+		if !b.Encrypted || b.Done(target) {
+			continue
+		}
+		if identity == "" {
+			return nil, &config.Error{Msg: fmt.Sprintf("bag %s is encrypted: fetch needs --identity FILE (the age identity, or the passphrase file, that opens it)", b.Bag),
+				Hint: "the identity gb-keygen wrote when recipients.txt was made; it is not on the backed-up machine"}
+		}
+		return keys.Identities(identity)
+	}
+	return nil, nil
+}
+
+// openTarget makes the target directory and its work directory, and
+// opens the target as the root nothing extracted may leave.
+func openTarget(target string) (*os.Root, error) {
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	root, err := os.OpenRoot(target)
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	if err := os.MkdirAll(workDir(target), 0o700); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	return root, nil
+}
+
+// fetched says how the fetch went (n counts the bags' states) and returns
+// what decides the exit code: the first failure, ErrFrozen, ErrNotReady,
+// warnings for entries not restored as the manifest has them, or nil.
+func fetched(errOut io.Writer, n map[string]int, total extractStats, bags int, target string, fail error) error {
 	done := n[StateRestored] + n["already-restored"]
 	sum := fmt.Sprintf("gb-restore: %d of %d bags restored into %s (%d entries: %d ok, %d mismatched or unverified, %d skipped)",
-		done, len(s.Bags), target, total.files, total.ok, total.mismatch, total.skipped)
+		done, bags, target, total.files, total.ok, total.mismatch, total.skipped)
 	switch {
 	case n[StateMissing]+n[StateFailed] > 0:
 		fmt.Fprintln(errOut, sum+fmt.Sprintf("; %d failed, %d missing from the store", n[StateFailed], n[StateMissing]))
@@ -164,9 +170,9 @@ type fetcher struct {
 }
 
 // bag does what is left for one bag and says how it stands.
-func (f *fetcher) bag(ctx context.Context, b *Bag) *BagRecord {
-	rec := &BagRecord{Kind: KindBag, Bag: b.Bag, Key: b.Key, Bytes: b.Bytes, Target: f.target}
-	failed := func(err error) *BagRecord {
+func (f *fetcher) bag(ctx context.Context, b *Bag) *records.RestoreBag {
+	rec := &records.RestoreBag{Kind: records.KindRestoreBag, Bag: b.Bag, Key: b.Key, Bytes: b.Bytes, Target: f.target}
+	failed := func(err error) *records.RestoreBag {
 		rec.State, rec.Error = StateFailed, fmt.Sprintf("bag %s: %v", b.Bag, err)
 		fmt.Fprintf(f.errOut, "gb-restore: error: %s\n", rec.Error)
 		return rec
@@ -242,7 +248,7 @@ func (f *fetcher) bag(ctx context.Context, b *Bag) *BagRecord {
 // SHA-256 against the plan's before renaming it into place. A partial
 // file with other bytes fails the check and is deleted, so the next run
 // downloads it again.
-func (f *fetcher) download(ctx context.Context, b *Bag, local string, rec *BagRecord, job *progress.Job) error {
+func (f *fetcher) download(ctx context.Context, b *Bag, local string, rec *records.RestoreBag, job *progress.Job) error {
 	want := b.SHA256
 	info, err := f.opts.Store.Head(ctx, b.Key)
 	if err != nil {

@@ -34,15 +34,19 @@ func openManifest(path, key string) (*manifestCursor, error) {
 		return nil, err
 	}
 	l, err := m.r.Next()
+	var hdr manifest.Header
+	if err == nil && l.Kind == manifest.KindHeader {
+		err = json.Unmarshal(l.Raw, &hdr)
+	}
 	if err != nil || l.Kind != manifest.KindHeader {
 		m.Close()
 		return nil, fmt.Errorf("%s: no manifest header", path)
 	}
-	if k := l.Get("key").String(); k != key {
+	if hdr.Key != key {
 		m.Close()
-		return nil, fmt.Errorf("%s: the manifest of %s, not of %s", path, k, key)
+		return nil, fmt.Errorf("%s: the manifest of %s, not of %s", path, hdr.Key, key)
 	}
-	m.source = l.Get("source").String()
+	m.source = hdr.Source
 	return m, nil
 }
 
@@ -65,8 +69,8 @@ func (m *manifestCursor) Close() {
 	}
 }
 
-// next returns the next file entry's exact path and raw line, or io.EOF.
-func (m *manifestCursor) next() (string, []byte, error) {
+// next returns the next file entry and its exact path, or io.EOF.
+func (m *manifestCursor) next() (string, *manifest.Entry, error) {
 	for {
 		l, err := m.r.Next()
 		if err != nil {
@@ -75,12 +79,25 @@ func (m *manifestCursor) next() (string, []byte, error) {
 		if l.Kind != manifest.KindFile {
 			continue
 		}
-		p, err := l.PathField("path")
+		e, p, err := decodeEntry(l)
 		if err != nil {
 			return "", nil, fmt.Errorf("%s:%d: %w", m.path, l.No, err)
 		}
-		return p, l.Raw, nil
+		return p, e, nil
 	}
+}
+
+// decodeEntry decodes a manifest file line and its exact path.
+func decodeEntry(l records.Line) (*manifest.Entry, string, error) {
+	e := new(manifest.Entry)
+	if err := e.Decode(l.Raw); err != nil {
+		return nil, "", err
+	}
+	p, err := records.DecodePath(e.Path, e.PathB64)
+	if err != nil {
+		return nil, "", err
+	}
+	return e, p, nil
 }
 
 // find returns the manifest entry for path p, or nil when the manifest
@@ -88,7 +105,7 @@ func (m *manifestCursor) next() (string, []byte, error) {
 func (m *manifestCursor) find(p string) (*manifest.Entry, error) {
 	scan := func() (*manifest.Entry, error) {
 		for {
-			q, raw, err := m.next()
+			q, e, err := m.next()
 			if err == io.EOF {
 				return nil, nil
 			}
@@ -96,10 +113,6 @@ func (m *manifestCursor) find(p string) (*manifest.Entry, error) {
 				return nil, err
 			}
 			if q == p {
-				e := new(manifest.Entry)
-				if err := json.Unmarshal(raw, e); err != nil {
-					return nil, fmt.Errorf("%s: entry for %q: %w", m.path, p, err)
-				}
 				return e, nil
 			}
 		}
@@ -115,7 +128,7 @@ func (m *manifestCursor) find(p string) (*manifest.Entry, error) {
 	return scan()
 }
 
-// each calls fn for every file entry of the manifest at path.
+// eachEntry calls fn for every file entry of the manifest at path.
 func eachEntry(path string, fn func(p string, e *manifest.Entry) error) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -127,12 +140,8 @@ func eachEntry(path string, fn func(p string, e *manifest.Entry) error) error {
 		if l.Kind != manifest.KindFile {
 			return nil
 		}
-		p, err := l.PathField("path")
+		e, p, err := decodeEntry(l)
 		if err != nil {
-			return fmt.Errorf("%s:%d: %w", path, l.No, err)
-		}
-		e := new(manifest.Entry)
-		if err := json.Unmarshal(l.Raw, e); err != nil {
 			return fmt.Errorf("%s:%d: %w", path, l.No, err)
 		}
 		return fn(p, e)

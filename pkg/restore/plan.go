@@ -21,32 +21,6 @@ import (
 	"github.com/gbarchive/gb/pkg/store"
 )
 
-// PlanRecord is the restore_plan record: what the plan holds and costs.
-type PlanRecord struct {
-	Kind          string     `json:"kind"`
-	State         string     `json:"state"`
-	From          string     `json:"from"`
-	Bags          int        `json:"bags"`
-	Bytes         int64      `json:"bytes"`
-	BagsEncrypted int        `json:"bags_encrypted"`
-	Paths         int        `json:"paths"`
-	Atoms         int        `json:"atoms"`
-	Days          int        `json:"days"`
-	Costs         []TierCost `json:"costs"`
-	BagList       []PlanBag  `json:"bag_list"`
-}
-
-// PlanBag is one bag of a restore_plan record.
-type PlanBag struct {
-	Bag       string `json:"bag"`
-	Key       string `json:"key"`
-	Bytes     int64  `json:"bytes"`
-	Encrypted bool   `json:"encrypted,omitempty"`
-	All       bool   `json:"all,omitempty"`
-	Atoms     int    `json:"atoms,omitempty"`
-	Paths     int    `json:"paths,omitempty"`
-}
-
 // Plan works out which bags hold what is wanted, writes the state file
 // and a restore_plan record, and says on stderr what each tier costs and
 // takes. It reads match records from in unless opts names atoms, sources
@@ -72,35 +46,61 @@ func Plan(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options
 	}
 	w := records.NewWriter(out)
 	p := &planner{st: st, inv: inv, bags: map[string]*Bag{}}
+	from, err := p.collect(in, w, opts)
+	if err != nil {
+		return err
+	}
+	// A plan made again keeps what was requested for bags it still holds
+	// (same key and checksum), so request does not spend twice; what was
+	// extracted is forgotten, so fetch restores everything again.
+	old, _ := LoadState(path)
+	s := &State{Version: StateVersion, PlannedAt: opts.Now.UTC(), Inventory: st.InventoryFile, Days: days}
+	s.Dest, _ = st.DestURL()
+	s.Bags = p.planned(old)
+	rec, costs := planRecord(s.Bags, st.Prices(), path, strings.Join(from, ","), days)
+	if err := s.Save(path); err != nil {
+		return err
+	}
+	if err := w.Write(rec); err != nil {
+		return err
+	}
+	sayPlan(errOut, rec, costs, path)
+	return nil
+}
+
+// collect adds to the plan what opts names, or else what the match
+// records on in name, and says where the plan came from (restore_plan's
+// "from").
+func (p *planner) collect(in io.Reader, w *records.Writer, opts Options) ([]string, error) {
 	var from []string
 	if len(opts.Atoms)+len(opts.Sources)+len(opts.Bags) == 0 {
 		if opts.StdinTerminal {
-			return &config.Error{Msg: "nothing to restore: no --atom, --source or --bag, and stdin is a terminal",
+			return nil, &config.Error{Msg: "nothing to restore: no --atom, --source or --bag, and stdin is a terminal",
 				Hint: "pipe gb-find's match records in (gb-find NAME | gb-restore plan), or name what to restore with --source DIR, --atom DIR or --bag ID"}
 		}
 		from = append(from, "match")
 		if err := p.matches(in, w); err != nil {
-			return err
+			return nil, err
 		}
 		if len(p.bags) == 0 {
-			return &config.Error{Msg: "nothing to restore: stdin held no match records",
+			return nil, &config.Error{Msg: "nothing to restore: stdin held no match records",
 				Hint: "check what gb-find finds first (gb-find --format text NAME), or name what to restore with --source, --atom or --bag"}
 		}
 	}
 	for _, a := range opts.Atoms {
 		if err := p.atom(a); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, s := range opts.Sources {
 		if err := p.source(s); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, id := range opts.Bags {
 		b, err := p.bag(id, "", "", "--bag "+id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		b.All = true
 	}
@@ -112,20 +112,19 @@ func Plan(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options
 			from = append(from, f.name)
 		}
 	}
+	return from, nil
+}
 
-	s := &State{Version: StateVersion, PlannedAt: opts.Now.UTC(), Inventory: st.InventoryFile, Days: days}
-	s.Dest, _ = st.DestURL()
-	// A plan made again keeps what was requested for bags it still holds
-	// (same key and checksum), so request does not spend twice; what was
-	// extracted is forgotten, so fetch restores everything again.
-	old, _ := LoadState(path)
+// planned is the plan's bags in id order, each with its paths and atoms
+// sorted, keeping what the old plan (if any) requested for it.
+func (p *planner) planned(old *State) []*Bag {
 	prev := map[string]*Bag{}
 	if old != nil {
 		for _, b := range old.Bags {
 			prev[b.Bag] = b
 		}
 	}
-	rec := PlanRecord{Kind: KindPlan, State: path, From: strings.Join(from, ","), Days: days}
+	var bags []*Bag
 	for _, b := range p.bags {
 		if b.All {
 			b.Atoms, b.Paths = nil, nil
@@ -135,7 +134,17 @@ func Plan(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options
 		if o := prev[b.Bag]; o != nil && o.Key == b.Key && o.SHA256 == b.SHA256 {
 			b.RequestedAt, b.Tier, b.Days = o.RequestedAt, o.Tier, o.Days
 		}
-		s.Bags = append(s.Bags, b)
+		bags = append(bags, b)
+	}
+	sort.Slice(bags, func(i, j int) bool { return bags[i].Bag < bags[j].Bag })
+	return bags
+}
+
+// planRecord sums up the planned bags and prices them at each tier, Bulk
+// then Standard.
+func planRecord(bags []*Bag, prices cost.Prices, path, from string, days int) (records.RestorePlan, []TierCost) {
+	rec := records.RestorePlan{Kind: records.KindRestorePlan, State: path, From: from, Days: days}
+	for _, b := range bags {
 		rec.Bags++
 		rec.Bytes += b.Bytes
 		if b.Encrypted {
@@ -143,22 +152,20 @@ func Plan(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options
 		}
 		rec.Paths += len(b.Paths)
 		rec.Atoms += len(b.Atoms)
+		rec.BagList = append(rec.BagList, records.RestorePlanBag{Bag: b.Bag, Key: b.Key, Bytes: b.Bytes, Encrypted: b.Encrypted, All: b.All, Atoms: len(b.Atoms), Paths: len(b.Paths)})
 	}
-	sort.Slice(s.Bags, func(i, j int) bool { return s.Bags[i].Bag < s.Bags[j].Bag })
-	for _, b := range s.Bags {
-		rec.BagList = append(rec.BagList, PlanBag{Bag: b.Bag, Key: b.Key, Bytes: b.Bytes, Encrypted: b.Encrypted, All: b.All, Atoms: len(b.Atoms), Paths: len(b.Paths)})
-	}
-	prices := st.Prices()
+	var costs []TierCost
 	for _, tier := range []string{store.TierBulk, store.TierStandard} {
-		rec.Costs = append(rec.Costs, Cost(prices, tier, rec.Bytes, rec.Bags, days))
+		c := Cost(prices, tier, rec.Bytes, rec.Bags, days)
+		costs = append(costs, c)
+		rec.Costs = append(rec.Costs, c.RestoreCost)
 	}
-	if err := s.Save(path); err != nil {
-		return err
-	}
-	if err := w.Write(rec); err != nil {
-		return err
-	}
+	return rec, costs
+}
 
+// sayPlan tells a person what the plan holds, what each tier costs and
+// what to run next.
+func sayPlan(errOut io.Writer, rec records.RestorePlan, costs []TierCost, path string) {
 	what := "whole bags"
 	switch {
 	case rec.Paths > 0 && rec.Atoms > 0:
@@ -172,13 +179,12 @@ func Plan(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options
 	if rec.BagsEncrypted > 0 {
 		enc = fmt.Sprintf(", %d encrypted (fetch needs --identity)", rec.BagsEncrypted)
 	}
-	for _, c := range rec.Costs {
+	for _, c := range costs {
 		fmt.Fprintf(errOut, "gb-restore:   %-9s %s; ready within %.0f h\n", c.Tier+":", c.Describe(), c.Hours)
 	}
 	fmt.Fprintf(errOut, "gb-restore: next: gb-restore request --yes (Bulk; --tier Standard for the faster one), then gb-restore status until ready, then gb-restore fetch --target DIR\n")
 	fmt.Fprintf(errOut, "gb-restore: planned %s (%s%s) holding %s; Bulk %s, Standard %s; nothing requested yet (state in %s)\n",
-		plural(int64(rec.Bags), "bag", "bags"), cost.Bytes(rec.Bytes), enc, what, cost.USD(rec.Costs[0].total), cost.USD(rec.Costs[1].total), path)
-	return nil
+		plural(int64(rec.Bags), "bag", "bags"), cost.Bytes(rec.Bytes), enc, what, cost.USD(costs[0].total), cost.USD(costs[1].total), path)
 }
 
 func sortPaths(ps []Path) {
@@ -199,18 +205,21 @@ type planner struct {
 func (p *planner) matches(in io.Reader, w *records.Writer) error {
 	r := records.NewReader(in, "stdin")
 	return r.Each(func(l records.Line) error {
-		if l.Kind != "match" {
+		if l.Kind != records.KindMatch {
 			return w.WriteRaw(l.Raw)
 		}
-		path, err := l.PathField("path")
+		m, err := records.Decode[records.Match](l)
+		if err != nil {
+			return err
+		}
+		path, err := records.DecodePath(m.Path, m.PathB64)
 		if _, isRemote, rerr := remote.Parse(path); err != nil || rerr != nil || (!isRemote && !strings.HasPrefix(path, "/")) {
 			return l.Errorf("stdin", "match record without an absolute path (or host:/path of a remote source)")
 		}
-		id, key := l.Get("bag").String(), l.Get("key").String()
-		if id == "" || key == "" {
+		if m.Bag == "" || m.Key == "" {
 			return l.Errorf("stdin", "match record without bag and key")
 		}
-		b, err := p.bag(id, key, l.Get("manifest").String(), fmt.Sprintf("stdin:%d", l.No))
+		b, err := p.bag(m.Bag, m.Key, m.Manifest, fmt.Sprintf("stdin:%d", l.No))
 		if err != nil {
 			return err
 		}

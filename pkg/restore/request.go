@@ -14,19 +14,6 @@ import (
 	"github.com/gbarchive/gb/pkg/store"
 )
 
-// RequestRecord is the restore_request record: what request did for one
-// bag.
-type RequestRecord struct {
-	Kind   string `json:"kind"`
-	Bag    string `json:"bag"`
-	Key    string `json:"key"`
-	Action string `json:"action"`
-	Tier   string `json:"tier,omitempty"`
-	Days   int    `json:"days,omitempty"`
-	Bytes  int64  `json:"bytes"`
-	Error  string `json:"error,omitempty"`
-}
-
 // Request actions.
 const (
 	ActRequested  = "requested"   // a restore was requested now
@@ -68,68 +55,31 @@ func Request(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Opti
 	}
 	warnDest(errOut, s, opts)
 
-	recs := make([]*RequestRecord, len(s.Bags))
-	var need []int
+	recs, need, err := survey(ctx, s, opts)
+	if err != nil {
+		return err
+	}
 	var needBytes int64
-	counts := map[string]int{}
-	for i, b := range s.Bags {
-		r := &RequestRecord{Kind: KindRequest, Bag: b.Bag, Key: b.Key, Bytes: b.Bytes}
-		recs[i] = r
-		if !b.RestoredAt.IsZero() {
-			r.Action = ActRestored
-			continue
-		}
-		info, err := opts.Store.Head(ctx, b.Key)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			r.Action, r.Error = ActMissing, err.Error()
-		case err != nil:
-			return fmt.Errorf("bag %s: %w", b.Bag, err)
-		case !store.IsCold(info.StorageClass):
-			r.Action = ActReady
-		case info.Restore.Ongoing:
-			r.Action, r.Tier = ActInProgress, orStr(info.Restore.Tier, b.Tier)
-		case info.Readable(opts.Now):
-			r.Action, r.Tier = ActReady, orStr(info.Restore.Tier, b.Tier)
-		default:
-			need = append(need, i)
-			needBytes += b.Bytes
-		}
+	for _, i := range need {
+		needBytes += s.Bags[i].Bytes
 	}
 	c := Cost(opts.Settings.Prices(), tier, needBytes, len(need), days)
 	if len(need) > 0 && !opts.Yes {
 		what := fmt.Sprintf("request %s (%s) at %s, kept %d days: about %s", plural(int64(len(need)), "bag", "bags"), cost.Bytes(needBytes), tier, days, c.Describe())
-		if !opts.Interactive {
-			return &config.Error{Msg: what + "; not confirmed, nothing requested",
-				Hint: "run again with --yes to spend it (--tier Standard is faster and dearer)"}
-		}
-		fmt.Fprintf(errOut, "gb-restore: %s.\ngb-restore: type y to proceed: ", what)
-		line, _ := bufio.NewReader(in).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-			return &config.Error{Msg: "not confirmed; nothing requested"}
+		if err := confirm(in, errOut, what, opts.Interactive); err != nil {
+			return err
 		}
 	}
-	failed := 0
-	for _, i := range need {
-		b, r := s.Bags[i], recs[i]
-		r.Tier, r.Days = tier, days
-		if err := opts.Store.Restore(ctx, b.Key, store.RestoreRequest{Days: days, Tier: tier}); err != nil {
-			if ctx.Err() != nil {
-				s.Save(path)
-				return err
-			}
-			r.Action, r.Error = ActFailed, err.Error()
-			failed++
-			fmt.Fprintf(errOut, "gb-restore: error: bag %s: %v\n", b.Bag, err)
-			continue
-		}
-		r.Action = ActRequested
-		b.RequestedAt, b.Tier, b.Days = opts.Now.UTC(), tier, days
+	failed, err := ask(ctx, errOut, s, recs, need, store.RestoreRequest{Days: days, Tier: tier}, opts)
+	if err != nil {
+		s.Save(path) // keep what was asked before the interruption
+		return err
 	}
 	if err := s.Save(path); err != nil {
 		return err
 	}
 	w := records.NewWriter(out)
+	counts := map[string]int{}
 	for _, r := range recs {
 		counts[r.Action]++
 		if err := w.Write(r); err != nil {
@@ -148,6 +98,74 @@ func Request(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Opti
 	fmt.Fprintf(errOut, "gb-restore: %s; %d already in progress, %d ready, %d restored; next: gb-restore status\n",
 		spent, counts[ActInProgress], counts[ActReady], counts[ActRestored])
 	return nil
+}
+
+// survey asks the store where each planned bag stands: a record per bag
+// for those that need no request, and the indexes of those that do.
+func survey(ctx context.Context, s *State, opts Options) ([]*records.RestoreRequest, []int, error) {
+	recs := make([]*records.RestoreRequest, len(s.Bags))
+	var need []int
+	for i, b := range s.Bags {
+		r := &records.RestoreRequest{Kind: records.KindRestoreRequest, Bag: b.Bag, Key: b.Key, Bytes: b.Bytes}
+		recs[i] = r
+		if !b.RestoredAt.IsZero() {
+			r.Action = ActRestored
+			continue
+		}
+		info, err := opts.Store.Head(ctx, b.Key)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			r.Action, r.Error = ActMissing, err.Error()
+		case err != nil:
+			return nil, nil, fmt.Errorf("bag %s: %w", b.Bag, err)
+		case !store.IsCold(info.StorageClass):
+			r.Action = ActReady
+		case info.Restore.Ongoing:
+			r.Action, r.Tier = ActInProgress, orStr(info.Restore.Tier, b.Tier)
+		case info.Readable(opts.Now):
+			r.Action, r.Tier = ActReady, orStr(info.Restore.Tier, b.Tier)
+		default:
+			need = append(need, i)
+		}
+	}
+	return recs, need, nil
+}
+
+// confirm asks a person at a terminal whether to spend what is described;
+// anywhere else the answer is no (--yes says yes).
+func confirm(in io.Reader, errOut io.Writer, what string, interactive bool) error {
+	if !interactive {
+		return &config.Error{Msg: what + "; not confirmed, nothing requested",
+			Hint: "run again with --yes to spend it (--tier Standard is faster and dearer)"}
+	}
+	fmt.Fprintf(errOut, "gb-restore: %s.\ngb-restore: type y to proceed: ", what)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		return &config.Error{Msg: "not confirmed; nothing requested"}
+	}
+	return nil
+}
+
+// ask requests a restore of the bags at need and notes it in their state
+// and records. A failed request is said, recorded and counted; only an
+// interruption stops it.
+func ask(ctx context.Context, errOut io.Writer, s *State, recs []*records.RestoreRequest, need []int, req store.RestoreRequest, opts Options) (failed int, err error) {
+	for _, i := range need {
+		b, r := s.Bags[i], recs[i]
+		r.Tier, r.Days = req.Tier, req.Days
+		if err := opts.Store.Restore(ctx, b.Key, req); err != nil {
+			if ctx.Err() != nil {
+				return failed, err
+			}
+			r.Action, r.Error = ActFailed, err.Error()
+			failed++
+			fmt.Fprintf(errOut, "gb-restore: error: bag %s: %v\n", b.Bag, err)
+			continue
+		}
+		r.Action = ActRequested
+		b.RequestedAt, b.Tier, b.Days = opts.Now.UTC(), req.Tier, req.Days
+	}
+	return failed, nil
 }
 
 func orStr(a, b string) string {

@@ -14,13 +14,13 @@
 //     a target directory, and checks every restored file against the
 //     manifest.
 //
-// Exit codes beyond gb's usual ones (docs/restore.md): ExitNotReady (5)
-// while bags are still thawing or another gb-restore is busy, and
-// ExitFrozen (6) when some bag has no restore in progress.
+// Besides gb's usual exit codes, status and fetch return ErrNotReady
+// (exit 5) while bags are still thawing, and ErrFrozen (exit 6) when some
+// bag has no restore in progress; a step that finds another gb-restore at
+// work returns ErrBusy (exit 5). docs/restore.md lists them.
 package restore
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,38 +28,18 @@ import (
 	"time"
 
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/store"
 	"golang.org/x/sys/unix"
 )
 
-// Record kinds written by gb-restore.
-const (
-	KindPlan    = "restore_plan"
-	KindRequest = "restore_request"
-	KindStatus  = "restore_status"
-	KindBag     = "restore_bag"
-	KindFile    = "restore_file"
-)
+// ErrNotReady: some bags are still thawing, nothing is wrong; run the
+// same command again later (exit 5).
+var ErrNotReady = exitcode.Error{Code: exitcode.NotReady, Msg: "some bags are still thawing"}
 
-// Exit codes gb-restore adds to gb's 0 (done), 1 (failed), 2 (usage or
-// configuration, and a request refused for want of a yes) and 3 (finished
-// with warnings: files that mismatched or were skipped).
-const (
-	// ExitNotReady: nothing is wrong, but the restore is not finished:
-	// bags are still thawing, or another gb-restore holds the state file.
-	// Run the same command again later.
-	ExitNotReady = 5
-	// ExitFrozen: some bag has no restore in progress (never requested,
-	// or its restored copy expired): run gb-restore request.
-	ExitFrozen = 6
-)
-
-var (
-	// ErrNotReady: some bags are still thawing (ExitNotReady).
-	ErrNotReady = errors.New("some bags are still thawing")
-	// ErrFrozen: some bags have no restore in progress (ExitFrozen).
-	ErrFrozen = errors.New("some bags are frozen with no restore in progress")
-)
+// ErrFrozen: some bags have no restore in progress (never requested, or
+// the restored copy expired); run gb-restore request (exit 6).
+var ErrFrozen = exitcode.Error{Code: exitcode.Frozen, Msg: "some bags are frozen with no restore in progress"}
 
 // DefaultDays is how long a restored copy is kept unless --days says.
 const DefaultDays = 7

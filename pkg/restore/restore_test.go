@@ -21,6 +21,7 @@ import (
 	"github.com/gbarchive/gb/pkg/bag"
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/cost"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
@@ -48,7 +49,7 @@ func TestCost(t *testing.T) {
 	}
 	for _, c := range cases {
 		got := restore.Cost(p, c.tier, 80e9, 2, 7)
-		want := restore.TierCost{Tier: c.tier, Bags: 2, Bytes: 80e9, ThawUSD: c.thaw, RequestsUSD: c.req, EgressUSD: c.egress,
+		want := records.RestoreCost{Tier: c.tier, Bags: 2, Bytes: 80e9, ThawUSD: c.thaw, RequestsUSD: c.req, EgressUSD: c.egress,
 			StorageUSD: c.storage, TotalUSD: c.total, Hours: c.hours, Days: 7}
 		gb, _ := json.Marshal(got)
 		wb, _ := json.Marshal(want)
@@ -251,7 +252,7 @@ func TestExtractRefusesEscapes(t *testing.T) {
 	if !errors.Is(err, records.ErrWarnings) {
 		t.Fatalf("fetch: %v, want warnings\n%s", err, stderr)
 	}
-	files := byPath(recs[restore.KindFile])
+	files := byPath(recs[records.KindRestoreFile])
 	want := map[string]string{
 		"a/../../evil2":   "skipped unsafe-name",
 		"../evil":         "skipped unsafe-name",
@@ -278,7 +279,7 @@ func TestExtractRefusesEscapes(t *testing.T) {
 		}
 	}
 	if len(files) != len(want) {
-		t.Errorf("%d records, want %d: %v", len(files), len(want), recs[restore.KindFile])
+		t.Errorf("%d records, want %d: %v", len(files), len(want), recs[records.KindRestoreFile])
 	}
 	ents, _ := os.ReadDir(outside)
 	if len(ents) != 0 {
@@ -343,7 +344,7 @@ func TestExtractSparse(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fetch: %v\n%s", err, stderr)
 	}
-	if r := byPath(recs[restore.KindFile])[p]; r == nil || r["status"] != restore.FileOK {
+	if r := byPath(recs[records.KindRestoreFile])[p]; r == nil || r["status"] != restore.FileOK {
 		t.Fatalf("record: %v", r)
 	}
 	out := filepath.Join(f.target, p)
@@ -400,7 +401,7 @@ func TestFetchResumes(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "is damaged") {
 		t.Fatalf("damaged partial: %v\n%s", err, stderr)
 	}
-	if r := recs[restore.KindBag][0]; r["state"] != restore.StateFailed {
+	if r := recs[records.KindRestoreBag][0]; r["state"] != restore.StateFailed {
 		t.Errorf("bag record: %v", r)
 	}
 	if _, err := os.Stat(partial); !errors.Is(err, fs.ErrNotExist) {
@@ -416,7 +417,7 @@ func TestFetchResumes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fetch: %v\n%s", err, stderr)
 	}
-	r := recs[restore.KindBag][0]
+	r := recs[records.KindRestoreBag][0]
 	if r["state"] != restore.StateRestored || int(r["resumed_at"].(float64)) != half || int(r["downloaded"].(float64)) != len(body)-half {
 		t.Errorf("bag record: %v (want resumed at %d, %d downloaded)", r, half, len(body)-half)
 	}
@@ -432,7 +433,7 @@ func TestFetchResumes(t *testing.T) {
 	}
 	// Again: done, nothing downloaded.
 	recs, _, err = f.fetch(nil)
-	if err != nil || recs[restore.KindBag][0]["state"] != "already-restored" || len(recs[restore.KindFile]) != 0 {
+	if err != nil || recs[records.KindRestoreBag][0]["state"] != "already-restored" || len(recs[records.KindRestoreFile]) != 0 {
 		t.Errorf("second fetch: %v %v", err, recs)
 	}
 }
@@ -479,7 +480,7 @@ func TestFetchMismatchAndExisting(t *testing.T) {
 	if !errors.Is(err, records.ErrWarnings) {
 		t.Fatalf("fetch: %v\n%s", err, stderr)
 	}
-	files := byPath(recs[restore.KindFile])
+	files := byPath(recs[records.KindRestoreFile])
 	if r := files["/src/a.txt"]; r["status"] != restore.FileMismatch || r["got_sha256"] != sha("what the bag holds\n") {
 		t.Errorf("a.txt: %v", r)
 	}
@@ -492,7 +493,7 @@ func TestFetchMismatchAndExisting(t *testing.T) {
 	// Plan again (fetch forgets), with --overwrite: b.txt is replaced.
 	f.thaw("bag_000001")
 	recs, _, _ = f.fetch(func(o *restore.Options) { o.Overwrite = true })
-	if r := byPath(recs[restore.KindFile])["/src/b.txt"]; r["status"] != restore.FileOK || r["existing"] == true {
+	if r := byPath(recs[records.KindRestoreFile])["/src/b.txt"]; r["status"] != restore.FileOK || r["existing"] == true {
 		t.Errorf("b.txt with --overwrite: %v", r)
 	}
 	if b, _ := os.ReadFile(filepath.Join(f.target, "src", "b.txt")); string(b) != "bee\n" {
@@ -618,13 +619,13 @@ func TestPlanFromMatches(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(f.target, "src/d")); fi.Mode().Perm() != 0o750 {
 		t.Errorf("src/d mode %v", fi.Mode())
 	}
-	for _, r := range recs[restore.KindFile] {
+	for _, r := range recs[records.KindRestoreFile] {
 		if r["status"] != restore.FileOK {
 			t.Errorf("record %v", r)
 		}
 	}
-	if len(recs[restore.KindFile]) != 4 {
-		t.Errorf("%d records: %v", len(recs[restore.KindFile]), recs[restore.KindFile])
+	if len(recs[records.KindRestoreFile]) != 4 {
+		t.Errorf("%d records: %v", len(recs[records.KindRestoreFile]), recs[records.KindRestoreFile])
 	}
 }
 
@@ -695,8 +696,8 @@ func TestPlanByAtom(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fetch: %v\n%s", err, stderr)
 	}
-	if n := len(recs[restore.KindFile]); n != 3 {
-		t.Errorf("%d entries restored, want 3: %v", n, recs[restore.KindFile])
+	if n := len(recs[records.KindRestoreFile]); n != 3 {
+		t.Errorf("%d entries restored, want 3: %v", n, recs[records.KindRestoreFile])
 	}
 	if _, err := os.Stat(filepath.Join(f.target, "src/a/x")); err != nil {
 		t.Error(err)
@@ -728,7 +729,7 @@ func TestExtractXattrsAndFifo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fetch: %v\n%s", err, stderr)
 	}
-	if n := len(recs[restore.KindFile]); n != 3 {
+	if n := len(recs[records.KindRestoreFile]); n != 3 {
 		t.Fatalf("%d records", n)
 	}
 	fi, err := os.Lstat(filepath.Join(f.target, "src/pipe"))
@@ -744,5 +745,56 @@ func TestExtractXattrsAndFifo(t *testing.T) {
 	}
 	if n, err := syscall.Getxattr(filepath.Join(f.target, "src"), "user.dir", buf); err != nil || string(buf[:n]) != "d" {
 		t.Errorf("user.dir: %q %v", buf[:max(n, 0)], err)
+	}
+}
+
+// The steps' outcomes carry their exit codes (pkg/exitcode): 5 while
+// thawing or busy, 6 while frozen; busy is told apart from thawing.
+func TestExitCodes(t *testing.T) {
+	f := newFixture(t)
+	smallBag(t, f)
+	ctx := context.Background()
+	o := f.opts()
+	o.Bags = []string{"bag_000001"}
+	var out, errOut bytes.Buffer
+	if err := restore.Plan(ctx, nil, &out, &errOut, o); err != nil {
+		t.Fatal(err)
+	}
+	code := func(err error) int {
+		c, ok := exitcode.Of(err)
+		if !ok {
+			t.Fatalf("%v carries no exit code", err)
+		}
+		return c
+	}
+	if c := code(restore.Status(ctx, &out, &errOut, o)); c != exitcode.Frozen {
+		t.Errorf("status while frozen: exit %d", c)
+	}
+	if c := code(restore.Fetch(ctx, &out, &errOut, o)); c != exitcode.Frozen {
+		t.Errorf("fetch while frozen: exit %d", c)
+	}
+	o.Yes = true
+	if err := restore.Request(ctx, nil, &out, &errOut, o); err != nil {
+		t.Fatal(err)
+	}
+	if c := code(restore.Status(ctx, &out, &errOut, o)); c != exitcode.NotReady {
+		t.Errorf("status while thawing: exit %d", c)
+	}
+
+	// Another gb-restore holds the state file.
+	lf, err := os.OpenFile(restore.DefaultStateFile(f.set)+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	err = restore.Fetch(ctx, &out, &errOut, o)
+	if !errors.Is(err, restore.ErrBusy) || errors.Is(err, restore.ErrNotReady) || code(err) != exitcode.NotReady {
+		t.Errorf("fetch while busy: %v", err)
+	}
+	if errors.Is(restore.ErrNotReady, restore.ErrBusy) || errors.Is(restore.ErrFrozen, restore.ErrNotReady) {
+		t.Error("outcomes are not told apart")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/records"
 	"golang.org/x/sys/unix"
@@ -134,8 +135,15 @@ func (s *State) Save(path string) error {
 	return nil
 }
 
-// ErrBusy: another gb-restore holds the state file's lock.
-var ErrBusy = errors.New("another gb-restore is working on this restore")
+// ErrBusy: another gb-restore holds the state file's lock. Nothing is
+// wrong, the restore is not finished: exit 5, as for ErrNotReady, from
+// which errors.Is tells it apart.
+var ErrBusy error = busyError{}
+
+type busyError struct{}
+
+func (busyError) Error() string { return "another gb-restore is working on this restore" }
+func (busyError) ExitCode() int { return exitcode.NotReady }
 
 // lockState takes PATH.lock, failing at once when another process holds
 // it: a cron job that finds the previous one still downloading leaves it

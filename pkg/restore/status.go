@@ -22,26 +22,9 @@ const (
 	StateFailed   = "failed"   // fetch: download, check or extraction failed
 )
 
-// StatusRecord is the restore_status record: where one bag stands.
-type StatusRecord struct {
-	Kind         string    `json:"kind"`
-	Bag          string    `json:"bag"`
-	Key          string    `json:"key"`
-	State        string    `json:"state"`
-	Bytes        int64     `json:"bytes"`
-	StorageClass string    `json:"storage_class,omitempty"`
-	Tier         string    `json:"tier,omitempty"`
-	RequestedAt  time.Time `json:"requested_at,omitzero"`
-	ReadyAt      time.Time `json:"ready_at,omitzero"`
-	ReadyBy      time.Time `json:"ready_by,omitzero"`
-	ExpiresAt    time.Time `json:"expires_at,omitzero"`
-	RestoredAt   time.Time `json:"restored_at,omitzero"`
-	Target       string    `json:"target,omitempty"`
-}
-
 // bagState asks the store where a bag stands (not for restored bags).
-func bagState(ctx context.Context, st store.Store, b *Bag, now time.Time) (StatusRecord, error) {
-	r := StatusRecord{Kind: KindStatus, Bag: b.Bag, Key: b.Key, Bytes: b.Bytes, RequestedAt: b.RequestedAt, Tier: b.Tier}
+func bagState(ctx context.Context, st store.Store, b *Bag, now time.Time) (records.RestoreStatus, error) {
+	r := records.RestoreStatus{Kind: records.KindRestoreStatus, Bag: b.Bag, Key: b.Key, Bytes: b.Bytes, RequestedAt: b.RequestedAt, Tier: b.Tier}
 	info, err := st.Head(ctx, b.Key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -89,9 +72,9 @@ func Status(ctx context.Context, out, errOut io.Writer, opts Options) error {
 	n := map[string]int{}
 	var expires time.Time
 	for _, b := range s.Bags {
-		var r StatusRecord
+		var r records.RestoreStatus
 		if !b.RestoredAt.IsZero() {
-			r = StatusRecord{Kind: KindStatus, Bag: b.Bag, Key: b.Key, State: StateRestored, Bytes: b.Bytes, Tier: b.Tier,
+			r = records.RestoreStatus{Kind: records.KindRestoreStatus, Bag: b.Bag, Key: b.Key, State: StateRestored, Bytes: b.Bytes, Tier: b.Tier,
 				RequestedAt: b.RequestedAt, RestoredAt: b.RestoredAt, Target: b.Target}
 		} else if r, err = bagState(ctx, opts.Store, b, opts.Now); err != nil {
 			return err
