@@ -4,9 +4,10 @@ import (
 	"sort"
 	"time"
 
+	"github.com/gbarchive/gb/pkg/analysis"
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/inventory"
-	"github.com/gbarchive/gb/pkg/prune"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
 )
@@ -44,7 +45,7 @@ func Build(inv *inventory.Inventory, hist *History, p cost.Prices, now time.Time
 		s := srcs[name]
 		if s == nil {
 			d, b := records.EncodePath(name)
-			s = &SourceRecord{Kind: KindSource, Source: d, SourceB64: b}
+			s = &SourceRecord{ReportSource: records.ReportSource{Kind: KindSource, Source: d, SourceB64: b}}
 			srcs[name] = s
 		}
 		return s
@@ -84,13 +85,13 @@ func Build(inv *inventory.Inventory, hist *History, p cost.Prices, now time.Time
 	for _, id := range inv.SortedBagIDs() {
 		b := inv.Bags[id]
 		d, b64 := records.EncodePath(b.Source)
-		br := BagRecord{Kind: KindBag, Bag: id, Key: b.Key, Source: d, SourceB64: b64, State: StateInUse, Atoms: len(b.Atoms), AtomsInUse: inUse[id],
+		br := BagRecord{ReportBag: records.ReportBag{Kind: KindBag, Bag: id, Key: b.Key, Source: d, SourceB64: b64, State: StateInUse, Atoms: len(b.Atoms), AtomsInUse: inUse[id],
 			Files: b.Files, Bytes: b.Bytes, Compress: b.Compress, Encrypt: b.Encrypt, StorageClass: b.StorageClass, UploadedAt: b.UploadedAt,
-			AgeDays: cost.AgeDays(b.UploadedAt, now), RetiredAt: b.RetiredAt}
+			AgeDays: cost.AgeDays(b.UploadedAt, now), RetiredAt: b.RetiredAt}}
 		if !ref[id] {
 			br.State = StateRetired
 		}
-		if prune.Retained(b.StorageClass) {
+		if analysis.Retained(b.StorageClass) {
 			br.fee, br.FreeFrom = p.EarlyDeletion(b.Bytes, b.UploadedAt, now)
 		}
 		br.monthly = p.StorageMonth(b.Bytes, 1)
@@ -162,8 +163,8 @@ func Build(inv *inventory.Inventory, hist *History, p cost.Prices, now time.Time
 		}
 		for _, tier := range cost.Tiers {
 			c := p.Restore(tier, bytes, len(bags))
-			x := RestoreRecord{Kind: KindRestore, Scope: scope, Bag: bag, Tier: tier, Bags: len(bags), Bytes: bytes, BagsEncrypted: enc,
-				Thaw: cost.Round(c.Thaw), Requests: cost.Round(c.Requests), Egress: cost.Round(c.Egress), Total: cost.Round(c.Total()), Hours: c.Hours, total: c.Total()}
+			x := RestoreRecord{ReportRestore: records.ReportRestore{Kind: KindRestore, Scope: scope, Bag: bag, Tier: tier, Bags: len(bags), Bytes: bytes, BagsEncrypted: enc,
+				Thaw: cost.Round(c.Thaw), Requests: cost.Round(c.Requests), Egress: cost.Round(c.Egress), Total: cost.Round(c.Total()), Hours: c.Hours}, total: c.Total()}
 			if scope == ScopeSource {
 				x.Source, x.SourceB64 = records.EncodePath(source)
 			}
@@ -214,7 +215,7 @@ func Build(inv *inventory.Inventory, hist *History, p cost.Prices, now time.Time
 	}
 
 	if o.ListStore {
-		ss := &StoreSummary{}
+		ss := &records.ReportStore{}
 		keys := map[string]bool{}
 		for _, b := range inv.Bags {
 			keys[b.Key] = true
@@ -232,12 +233,12 @@ func Build(inv *inventory.Inventory, hist *History, p cost.Prices, now time.Time
 				ss.StandardObjects++
 				ss.StandardBytes += ob.Size
 			}
-			if _, kind := prune.BagIDOfKey(ob.Key); kind == prune.ObjectBag && !keys[ob.Key] {
+			if _, kind := layout.BagOf(ob.Key); kind == layout.Bag && !keys[ob.Key] {
 				ss.BagsUnknown++
 			}
 		}
-		ss.monthly = p.StorageMonth(ss.ColdBytes, ss.ColdObjects)
-		ss.Monthly = cost.Round(ss.monthly)
+		sum.storeMonthly = p.StorageMonth(ss.ColdBytes, ss.ColdObjects)
+		ss.Monthly = cost.Round(sum.storeMonthly)
 		sum.Store = ss
 	}
 
@@ -255,8 +256,8 @@ func buildRuns(inv *inventory.Inventory, hist *History, p cost.Prices) []RunReco
 	out := make([]RunRecord, len(inv.Runs))
 	for i, run := range inv.Runs {
 		byTime[run.At.UnixNano()] = i
-		out[i] = RunRecord{Kind: KindRun, Run: i + 1, At: run.At, DryRun: run.DryRun, BagsAdded: run.BagsAdded, BytesAdded: run.BytesAdded,
-			AtomsPacked: run.AtomsPacked, AtomsKept: run.AtomsKept, AtomsForgotten: run.Forgotten, AtomsPending: run.Pending}
+		out[i] = RunRecord{ReportRun: records.ReportRun{Kind: KindRun, Run: i + 1, At: run.At, DryRun: run.DryRun, BagsAdded: run.BagsAdded, BytesAdded: run.BytesAdded,
+			AtomsPacked: run.AtomsPacked, AtomsKept: run.AtomsKept, AtomsForgotten: run.Forgotten, AtomsPending: run.Pending}}
 	}
 	for key, m := range hist.packs {
 		for t, pk := range m {
@@ -310,7 +311,7 @@ func buildChurn(inv *inventory.Inventory, hist *History, n int) ([]ChurnRecord, 
 	}
 	var out []ChurnRecord
 	for key, a := range inv.Atoms {
-		c := ChurnRecord{Kind: KindChurn, Type: a.Type, Files: a.Files, Bytes: a.Bytes, FirstSeen: a.FirstSeen, PackedAt: a.PackedAt, key: key}
+		c := ChurnRecord{ReportChurn: records.ReportChurn{Kind: KindChurn, Type: a.Type, Files: a.Files, Bytes: a.Bytes, FirstSeen: a.FirstSeen, PackedAt: a.PackedAt}, key: key}
 		for _, t := range window {
 			if !t.After(a.FirstSeen) || (!a.LastSeen.IsZero() && t.After(a.LastSeen)) {
 				continue

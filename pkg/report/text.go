@@ -75,7 +75,7 @@ func Text(r *Report) string {
 	}
 	if ss := s.Store; ss != nil {
 		fmt.Fprintf(&b, "Store %s: %s, %s; %s cold (%s a month), %s STANDARD (manifests, system files; priced by your provider's STANDARD rate, not in [pricing]).\n",
-			ss.URL, plural(ss.Objects, "object"), cost.Bytes(ss.Bytes), plural(ss.ColdObjects, "object"), cost.USD(ss.monthly), cost.Bytes(ss.StandardBytes))
+			ss.URL, plural(ss.Objects, "object"), cost.Bytes(ss.Bytes), plural(ss.ColdObjects, "object"), cost.USD(s.storeMonthly), cost.Bytes(ss.StandardBytes))
 		if ss.BagsMissing > 0 || ss.BagsUnknown > 0 {
 			fmt.Fprintf(&b, "%d bags of the inventory are not in the store, %d bags in the store are not in the inventory: run gb-audit.\n", ss.BagsMissing, ss.BagsUnknown)
 		}
