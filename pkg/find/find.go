@@ -32,6 +32,7 @@ import (
 
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
@@ -126,7 +127,7 @@ type Match struct {
 }
 
 // manifestSuffix ends every complete local manifest.
-const manifestSuffix = ".manifest.ndjson"
+const manifestSuffix = layout.ManifestExt
 
 var bagInName = regexp.MustCompile(`_bag_([0-9]+)\.manifest\.ndjson$`)
 

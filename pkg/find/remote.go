@@ -9,23 +9,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"filippo.io/age"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/store"
 	"golang.org/x/sync/errgroup"
-)
-
-// Keys gb-find reads from the store: manifests of every year, and the
-// inventory copies gb-commit stores beside them.
-var (
-	manifestKeyRE  = regexp.MustCompile(`^[0-9]{4}-backup/manifests/[^/]+\.manifest\.ndjson(\.age)?$`)
-	inventoryKeyRE = regexp.MustCompile(`^([0-9]{4})-backup/system/inventory\.json(\.age)?$`)
 )
 
 // fetchParallel is how many manifests are downloaded at once.
@@ -64,12 +56,14 @@ func fetchRemote(ctx context.Context, opts Options, dir string, wantInv bool, er
 	var manifests []string
 	invKeys := map[int][]string{} // year -> inventory keys
 	err := st.List(ctx, "", func(o store.ObjectInfo) error {
+		// Keys gb-find reads from the store: manifests of every year, and
+		// the inventory copies gb-commit stores beside them.
+		k, ok := layout.Parse(o.Key)
 		switch {
-		case manifestKeyRE.MatchString(o.Key):
+		case ok && k.Kind == layout.Manifest:
 			manifests = append(manifests, o.Key)
-		case inventoryKeyRE.MatchString(o.Key):
-			y, _ := strconv.Atoi(o.Key[:4])
-			invKeys[y] = append(invKeys[y], o.Key)
+		case ok && k.Kind == layout.System && layout.IsInventory(k.Name):
+			invKeys[k.Year] = append(invKeys[k.Year], o.Key)
 		}
 		return nil
 	})
@@ -200,7 +194,7 @@ func fetchOne(ctx context.Context, opts Options, key, dst string, ids []age.Iden
 		}
 		mode = 0o600 // it names what an encrypted bag holds
 	}
-	tmp := dst + ".partial"
+	tmp := layout.Partial(dst)
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
 	if err != nil {
 		return false, err

@@ -26,6 +26,7 @@ import (
 	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
@@ -235,7 +236,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 
 // sidecarSuffix names the file beside a staged bag that says which plan
 // it was packed for and what gb-pack reported, so a later run can reuse it.
-const sidecarSuffix = ".packed.json"
+const sidecarSuffix = layout.SidecarExt
 
 type sidecar struct {
 	Plan   string `json:"plan"` // SHA-256 of the bag record's line
@@ -267,7 +268,7 @@ func writeSidecar(p *Packed, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	tmp := p.File + sidecarSuffix + ".partial"
+	tmp := layout.Partial(p.File + sidecarSuffix)
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
 	}
@@ -350,11 +351,10 @@ func removeStale(dir string) map[string]leftover {
 	for _, e := range ents {
 		n := e.Name()
 		p := filepath.Join(dir, n)
-		if strings.HasSuffix(n, ".upload.json") || keep[p] {
+		if layout.IsJournal(n) || keep[p] {
 			continue
 		}
-		staged := strings.Contains(n, "_bag_") && (strings.Contains(n, ".tar") || strings.HasSuffix(n, ".manifest.ndjson.age"))
-		if strings.HasSuffix(n, ".partial") || (e.Type().IsRegular() && staged) {
+		if layout.IsPartial(n) || (e.Type().IsRegular() && layout.IsStaged(n)) {
 			os.Remove(p)
 		}
 	}
@@ -528,11 +528,11 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 	}
 	staged := filepath.Join(st.StagingDir, bag.StagedName(b.key))
 	manPath := filepath.Join(st.ManifestDir, manifest.FileName(b.key))
-	bf, err := createStaged(staged + ".partial")
+	bf, err := createStaged(layout.Partial(staged))
 	if err != nil {
 		return nil, err
 	}
-	mf, err := os.OpenFile(manPath+".partial", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	mf, err := os.OpenFile(layout.Partial(manPath), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		bf.Close()
 		return nil, err
@@ -542,8 +542,8 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 		if !ok {
 			bf.Close()
 			mf.Close()
-			os.Remove(staged + ".partial")
-			os.Remove(manPath + ".partial")
+			os.Remove(layout.Partial(staged))
+			os.Remove(layout.Partial(manPath))
 		}
 	}()
 	var encrypt func(io.Writer) (io.WriteCloser, error)
@@ -691,19 +691,19 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 	if err := mf.Close(); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(manPath+".partial", manPath); err != nil {
+	if err := os.Rename(layout.Partial(manPath), manPath); err != nil {
 		return nil, err
 	}
 	if b.encrypt {
 		// The store gets the manifest encrypted like its bag: file names
 		// are content too. The local copy stays plain for grep and jq.
-		up := filepath.Join(st.StagingDir, manifest.FileName(b.key)+".age")
+		up := filepath.Join(st.StagingDir, layout.StagedManifest(b.key))
 		if err := encryptFile(manPath, up, ks); err != nil {
 			return nil, fmt.Errorf("encrypt manifest: %w", err)
 		}
-		p.ManifestUpload, p.ManifestKey = up, p.ManifestKey+".age"
+		p.ManifestUpload, p.ManifestKey = up, layout.Seal(p.ManifestKey)
 	}
-	if err := os.Rename(staged+".partial", staged); err != nil {
+	if err := os.Rename(layout.Partial(staged), staged); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -730,11 +730,11 @@ func encryptFile(src, dst string, ks *keys.Keys) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst+".partial", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	out, err := os.OpenFile(layout.Partial(dst), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(dst + ".partial")
+	defer os.Remove(layout.Partial(dst))
 	bw := bufio.NewWriterSize(out, 1<<20)
 	ew, err := ks.Encrypt(bw)
 	if err == nil {
@@ -752,7 +752,7 @@ func encryptFile(src, dst string, ks *keys.Keys) error {
 	if err != nil {
 		return err
 	}
-	return os.Rename(dst+".partial", dst)
+	return os.Rename(layout.Partial(dst), dst)
 }
 
 // readerGone reports whether out is a pipe whose reading end is closed.

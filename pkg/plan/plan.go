@@ -20,6 +20,7 @@ import (
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/tidwall/gjson"
 )
@@ -405,10 +406,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		fmt.Fprintf(errOut, "gb-plan: warning: %s is in the inventory (%d atoms) but not in the source list; its atoms and bags are kept (gb-plan --reset-source %s drops them)\n", src, n, src)
 	}
 
-	ext := ".tar"
-	if st.Compress == "zstd" {
-		ext += ".zst"
-	}
+	zstd := st.Compress == "zstd"
 	var monthlyAdded float64
 	for _, src := range sourceOrder {
 		dirty := dirtyBySource[src]
@@ -439,13 +437,13 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			if sum.FirstBag == "" {
 				sum.FirstBag = id
 			}
-			rec := BagRecord{Kind: records.KindBag, ID: id, Key: fmt.Sprintf("%d-backup/%s_%s%s", now.Year(), label, id, ext),
+			rec := BagRecord{Kind: records.KindBag, ID: id, Key: layout.BagKey(now.Year(), label, id, zstd, false),
 				Source: src, Mode: sources[src], Label: label, Compress: st.Compress, Excludes: excludes[src], Atoms: b}
 			if keysOf[i] != "" {
 				// The key names no source: a directory's name can say as
 				// much as its files.
 				rec.Encrypt, rec.Keys = true, keysOf[i]
-				rec.Key = fmt.Sprintf("%d-backup/%s_%s%s.age", now.Year(), EncryptedLabel, id, ext)
+				rec.Key = layout.BagKey(now.Year(), EncryptedLabel, id, zstd, true)
 			}
 			for _, ba := range b {
 				rec.Files += ba.Files

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/fault"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
@@ -130,7 +131,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		}
 		// The staged copy goes only once the stored one is checked.
 		// gb-pack's note beside the staged bag (FILE.packed.json) goes too.
-		staged := []string{p.file, p.file + ".packed.json"}
+		staged := []string{p.file, layout.Sidecar(p.file)}
 		if p.manifestStaged {
 			staged = append(staged, p.manifest)
 		}
@@ -204,7 +205,7 @@ func upload(ctx context.Context, opts Options, p packedIn, errOut io.Writer, job
 		// The journal beside the staged bag lets an interrupted multipart
 		// upload resume on the next run instead of starting over.
 		info, err = opts.Store.Put(ctx, p.key, f, p.size, store.PutOptions{StorageClass: opts.BagClass, SHA256: p.sha,
-			Metadata: map[string]string{"gb-bag": p.bag, "gb-sha256": p.sha}, Journal: p.file + ".upload.json", Sent: &sent, Progress: onProgress})
+			Metadata: map[string]string{"gb-bag": p.bag, "gb-sha256": p.sha}, Journal: layout.Journal(p.file), Sent: &sent, Progress: onProgress})
 		if sent < 0 {
 			sent = p.size
 		}
