@@ -20,7 +20,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -383,7 +382,7 @@ type header struct {
 
 func (s *searcher) header(l records.Line) header {
 	h := header{bag: l.Get("bag").String(), key: l.Get("key").String(), source: l.Get("source").String()}
-	h.encrypted = l.Get("encryption").Exists() || strings.HasSuffix(h.key, ".age")
+	h.encrypted = l.Get("encryption").Exists() || layout.IsSealed(h.key)
 	switch b := s.bag(h.bag); {
 	case s.inv == nil:
 		h.reason = ReasonNoInventory
@@ -655,7 +654,7 @@ func unwrap(err error) error {
 }
 
 // localName is the manifest_dir file name of a stored manifest key (an
-// encrypted one is kept decrypted, without ".age").
+// encrypted one is kept decrypted, without its age extension).
 func localName(key string) string {
-	return strings.TrimSuffix(path.Base(key), ".age")
+	return layout.LocalManifest(key)
 }

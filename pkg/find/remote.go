@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"filippo.io/age"
 	"github.com/gbarchive/gb/pkg/inventory"
@@ -77,7 +76,7 @@ func fetchRemote(ctx context.Context, opts Options, dir string, wantInv bool, er
 	byName := map[string]string{}
 	for _, k := range manifests {
 		n := localName(k)
-		if old, ok := byName[n]; !ok || strings.HasSuffix(old, ".age") {
+		if old, ok := byName[n]; !ok || layout.IsSealed(old) {
 			byName[n] = k
 		}
 	}
@@ -89,7 +88,7 @@ func fetchRemote(ctx context.Context, opts Options, dir string, wantInv bool, er
 			have++
 			continue
 		}
-		if strings.HasSuffix(k, ".age") && len(ids) == 0 {
+		if layout.IsSealed(k) && len(ids) == 0 {
 			encSkipped = append(encSkipped, k)
 			continue
 		}
@@ -187,7 +186,7 @@ func fetchOne(ctx context.Context, opts Options, key, dst string, ids []age.Iden
 	defer rc.Close()
 	var r io.Reader = rc
 	mode := fs.FileMode(0o644)
-	enc := strings.HasSuffix(key, ".age")
+	enc := layout.IsSealed(key)
 	if enc {
 		if r, err = age.Decrypt(rc, ids...); err != nil {
 			return false, decryptError(opts.Identity, err)
@@ -229,7 +228,7 @@ func decryptError(identity string, err error) error {
 
 // fetchInventory reads an inventory copy from the store.
 func fetchInventory(ctx context.Context, opts Options, key string, ids []age.Identity) (*inventory.Inventory, error) {
-	enc := strings.HasSuffix(key, ".age")
+	enc := layout.IsSealed(key)
 	if enc && len(ids) == 0 {
 		return nil, errNeedIdentity
 	}

@@ -263,3 +263,30 @@ func IsStaged(name string) bool {
 	n := strings.TrimSuffix(name, PartialExt)
 	return strings.Contains(n, "_bag_") && (strings.Contains(n, TarExt) || strings.HasSuffix(n, Seal(ManifestExt)))
 }
+
+// BagLayers says how a bag's bytes are wrapped, from the end of its key
+// (NAME.tar[.zst][.age]); any folder and name before .tar are taken.
+func BagLayers(key string) (zstd, sealed bool, err error) {
+	switch BagExtOf(key) {
+	case TarExt:
+	case TarExt + ZstdExt:
+		zstd = true
+	case Seal(TarExt + ZstdExt):
+		zstd, sealed = true, true
+	case Seal(TarExt):
+		sealed = true
+	default:
+		return false, false, fmt.Errorf("bag key %q does not end in %s, %s or %s", key, TarExt, TarExt+ZstdExt, Seal(TarExt+ZstdExt))
+	}
+	return zstd, sealed, nil
+}
+
+// BagExtOf is the extension of a bag's key: from .tar to the end, or ""
+// when its name holds no .tar.
+func BagExtOf(key string) string {
+	base := path.Base(key)
+	if i := strings.Index(base, TarExt); i >= 0 {
+		return base[i:]
+	}
+	return ""
+}

@@ -134,3 +134,25 @@ func TestLocalNames(t *testing.T) {
 		}
 	}
 }
+
+func TestBagLayers(t *testing.T) {
+	for _, tc := range []struct {
+		key          string
+		zstd, sealed bool
+		ext          string
+		bad          bool
+	}{
+		{"2026-backup/a_bag_000001.tar", false, false, ".tar", false},
+		{"2026-backup/a_bag_000001.tar.zst", true, false, ".tar.zst", false},
+		{"2026-backup/a_bag_000001.tar.zst.age", true, true, ".tar.zst.age", false},
+		{"2026-backup/a_bag_000001.tar.age", false, true, ".tar.age", false},
+		{"x/any.tar.zst", true, false, ".tar.zst", false},
+		{"2026-backup/a_bag_000001.tar.gz", false, false, ".tar.gz", true},
+		{"2026-backup/a_bag_000001.zip", false, false, "", true},
+	} {
+		z, s, err := BagLayers(tc.key)
+		if (err != nil) != tc.bad || z != tc.zstd || s != tc.sealed || BagExtOf(tc.key) != tc.ext {
+			t.Errorf("%s: zstd %v sealed %v err %v ext %q", tc.key, z, s, err, BagExtOf(tc.key))
+		}
+	}
+}

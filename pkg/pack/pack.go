@@ -417,7 +417,7 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 		return b, l.Errorf(name, "bag %s: source %q is not an absolute path or a remote location (host:/path)", b.id, b.source)
 	}
 	b.encrypt, b.keys = l.Get("encrypt").Bool(), l.Get("keys").String()
-	if b.encrypt != strings.HasSuffix(b.key, ".age") {
+	if b.encrypt != layout.IsSealed(b.key) {
 		// A plain bag named .age, or an encrypted one without the
 		// suffix, would mislead whoever opens the bucket in twenty years.
 		return b, l.Errorf(name, "bag %s: key %q does not match encrypt=%v (encrypted bags, and only they, end in .age)", b.id, b.key, b.encrypt)

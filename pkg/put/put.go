@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/gbarchive/gb/pkg/cost"
@@ -92,7 +91,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if u := l.Get("manifest_upload").String(); u != "" {
 			p.manifest, p.manifestStaged = u, true
 		}
-		if l.Get("encrypt").Bool() && (!p.manifestStaged || !strings.HasSuffix(p.key, ".age") || !strings.HasSuffix(p.manifestKey, ".age")) {
+		if l.Get("encrypt").Bool() && (!p.manifestStaged || !layout.IsSealed(p.key) || !layout.IsSealed(p.manifestKey)) {
 			// Never send a plain manifest of an encrypted bag.
 			return l.Errorf(name, "packed record for encrypted bag %s needs .age keys and an encrypted manifest_upload", p.bag)
 		}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -334,7 +333,7 @@ func (f *fetcher) manifest(ctx context.Context, b *Bag) (string, func(), error) 
 	}
 	keys := []string{b.ManifestKey}
 	if b.ManifestKey == "" {
-		keys = []string{manifest.Key(b.Key), manifest.Key(b.Key) + ".age"}
+		keys = []string{manifest.Key(b.Key), layout.Seal(manifest.Key(b.Key))}
 	}
 	var lastErr error
 	for _, k := range keys {
@@ -358,7 +357,7 @@ func (f *fetcher) fetchManifest(ctx context.Context, key, dst string) error {
 	}
 	defer rc.Close()
 	var r io.Reader = rc
-	if strings.HasSuffix(key, ".age") {
+	if layout.IsSealed(key) {
 		if len(f.ids) == 0 {
 			return fmt.Errorf("%s is encrypted: give --identity", key)
 		}
