@@ -22,16 +22,13 @@ import (
 	"github.com/gbarchive/gb/pkg/bag"
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/cost"
-	"github.com/gbarchive/gb/pkg/fault"
 	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
 	"github.com/gbarchive/gb/pkg/layout"
-	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/remote"
-	"github.com/tidwall/gjson"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,29 +39,6 @@ type Options struct {
 	Input    string
 	// Poll is how often pack looks whether gb-put has drained staging.
 	Poll time.Duration
-}
-
-// Packed reports a staged bag.
-type Packed struct {
-	Kind         string `json:"kind"`
-	Bag          string `json:"bag"`
-	Key          string `json:"key"`
-	File         string `json:"file"`
-	Bytes        int64  `json:"bytes"`
-	SHA256       string `json:"sha256"`
-	Compress     string `json:"compress"`
-	Files        int64  `json:"files"`
-	ContentBytes int64  `json:"content_bytes"`
-	Manifest     string `json:"manifest"`
-	ManifestKey  string `json:"manifest_key"`
-	// ManifestUpload is the file gb-put stores at ManifestKey when it is
-	// not Manifest itself: the manifest encrypted like its bag.
-	ManifestUpload  string    `json:"manifest_upload,omitempty"`
-	Encrypt         bool      `json:"encrypt,omitempty"`
-	Keys            string    `json:"keys,omitempty"`
-	Warnings        int       `json:"warnings,omitempty"`
-	IncompleteAtoms []string  `json:"incomplete_atoms,omitempty"`
-	PackedAt        time.Time `json:"packed_at"`
 }
 
 type bagAtom struct {
@@ -86,6 +60,27 @@ type bagIn struct {
 	excludes                  []string
 }
 
+// packer is one gb-pack run: what it read so far, and where it writes.
+type packer struct {
+	ctx     context.Context
+	st      *config.Settings
+	opts    Options
+	name    string    // the input, for errors
+	out     io.Writer // the pipe to gb-put, watched while staging is full
+	errOut  io.Writer
+	w       *records.Writer
+	prog    *progress.Reporter
+	total   *progress.Job
+	mounter *remote.Mounter
+
+	leftovers map[string]leftover // complete bags an interrupted run staged, by path
+	staged    map[string]int64    // this run's staged bags and their sizes
+	limit     int64               // staging bound; 0: none
+	listFile  string              // from the source records: where key.txt is looked for
+	ks        *keys.Keys          // loaded with the first encrypted bag
+	sum       records.PackSummary // what was staged
+}
+
 // Run packs every bag record of in.
 func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
 	st := opts.Settings
@@ -105,133 +100,158 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := os.MkdirAll(st.ManifestDir, 0o755); err != nil {
 		return fmt.Errorf("manifest dir: %w", err)
 	}
+	p := &packer{ctx: ctx, st: st, opts: opts, name: name, out: out, staged: map[string]int64{}, sum: records.PackSummary{Kind: records.KindPack}}
 	// Staging holds this run's bags, and the complete bags an interrupted
 	// run left that this run may plan again under the same id: those are
 	// reused, not packed again, so gb-put can resume or adopt their upload
 	// (an encrypted bag is never the same bytes twice). Anything else an
 	// interrupted run left goes.
-	leftovers := removeStale(st.StagingDir)
+	p.leftovers = removeStale(st.StagingDir)
 	removeStale(st.ManifestDir)
-	staged := map[string]int64{}
-	limit := st.StagingLimitBytes()
-	if limit > 0 && !isPipe(out) {
+	p.limit = st.StagingLimitBytes()
+	if p.limit > 0 && !isPipe(out) {
 		// Only a gb-put reading our output drains staging; waiting for
 		// one that is not there would hang forever.
-		limit = 0
+		p.limit = 0
 	}
 
 	// Progress on stderr (a terminal, or progress = always): a bar per bag
 	// against its planned bytes, and the run's totals below.
-	prog := progress.New(errOut, st.Progress)
-	defer prog.Close()
-	errOut = prog.Stderr()
-	in = prog.Input(in)
-	total := prog.Counter("gb-pack", "bags", progress.RateBytes)
+	p.prog = progress.New(errOut, st.Progress)
+	defer p.prog.Close()
+	p.errOut = p.prog.Stderr()
+	in = p.prog.Input(in)
+	p.total = p.prog.Counter("gb-pack", "bags", progress.RateBytes)
 
 	// Bags of remote sources are read through an sshfs mount made when
 	// the first such bag comes, and unmounted when gb-pack ends.
-	mounter := remote.NewMounter(remote.Options{Base: st.MntBase, SSHCommand: st.SSHCommand})
-	defer mounter.Close()
+	p.mounter = remote.NewMounter(remote.Options{Base: st.MntBase, SSHCommand: st.SSHCommand})
+	defer p.mounter.Close()
 
-	w := records.NewWriter(out)
-	r := records.NewReader(in, name)
-	warnings := 0
-	var nBags int
-	var nBytes, nContent int64
-	listFile := ""
-	var ks *keys.Keys
-	err := r.Each(func(l records.Line) error {
-		if l.Kind == records.KindSource {
-			listFile = l.Get("list").String()
-		}
-		if l.Kind != records.KindBag {
-			return w.WriteRaw(l.Raw)
-		}
-		b, err := parseBag(l, name)
-		if err != nil {
-			return err
-		}
-		if b.encrypt && ks == nil {
-			rf, _ := st.SideFile(st.RecipientsFile, "recipients.txt", listFile)
-			kf, _ := st.SideFile(st.KeyFile, "key.txt", listFile)
-			k, note, err := keys.Load(rf, kf)
-			if err != nil {
-				return err
-			}
-			if note != "" {
-				fmt.Fprintf(errOut, "gb-pack: %s\n", note)
-			}
-			ks = k
-		}
-		if b.encrypt && b.keys != ks.ID {
-			return &records.LineError{Name: name, Line: l.No, Msg: fmt.Sprintf("bag %s was planned for keys %s, but %s gives %s", b.id, b.keys, ks.File, ks.ID),
-				Hint: "the keys changed after gb-scan ran; run the scan and plan again"}
-		}
-		idle := prog.Idle()
-		err = waitForRoom(ctx, staged, out, limit, b.bytes, opts.Poll, errOut)
-		idle()
-		if err != nil {
-			return err
-		}
-		raw := append([]byte(nil), l.Raw...)
-		p := reuse(leftovers, raw, filepath.Join(st.StagingDir, bag.StagedName(b.key)), errOut)
-		if p == nil {
-			job := total.Bar(b.id, b.bytes)
-			p, err = packBag(ctx, b, st, ks, opts.Now, w, errOut, job, mounter)
-			var re *remote.Error
-			if errors.As(err, &re) {
-				// The host went away since gb-scan: this bag is left
-				// out, its atoms keep their last backup, and the next
-				// run packs them again.
-				job.Fail()
-				warnings++
-				fmt.Fprintf(errOut, "gb-pack: warning: bag %s not packed: %v\n", b.id, err)
-				if re.Hint != "" {
-					fmt.Fprintf(errOut, "gb-pack: hint: %s\n", re.Hint)
-				}
-				if err := w.Write(records.NewWarning("pack", b.source, fmt.Errorf("bag %s not packed: %w", b.id, err))); err != nil {
-					return err
-				}
-				return w.WriteRaw(raw)
-			}
-			if err != nil {
-				job.Fail()
-				return fmt.Errorf("bag %s: %w", b.id, err)
-			}
-			job.Done()
-			if err := writeSidecar(p, raw); err != nil {
-				return fmt.Errorf("bag %s: %w", b.id, err)
-			}
-		}
-		warnings += p.Warnings
-		staged[p.File] = p.Bytes
-		total.AddItems(1)
-		nBags++
-		nBytes += p.Bytes
-		nContent += p.ContentBytes
-		if err := w.WriteRaw(raw); err != nil {
-			return err
-		}
-		return w.Write(p)
-	})
+	p.w = records.NewWriter(out)
+	err := records.NewReader(in, name).Each(p.record)
 	if err != nil {
 		return err
 	}
-	if err := w.Err(); err != nil {
+	if err := p.w.Err(); err != nil {
 		return err
 	}
 	// Left by an interrupted run and not planned again: nothing will
 	// upload them, and their manifests would mislead.
-	for _, lo := range leftovers {
+	for _, lo := range p.leftovers {
 		lo.remove()
 	}
-	total.Done()
-	prog.Close()
-	fmt.Fprintf(errOut, "gb-pack: %d bags packed, %s from %s of files\n", nBags, cost.Bytes(nBytes), cost.Bytes(nContent))
-	if warnings > 0 {
-		return fmt.Errorf("%d entries were skipped or changed while packed: %w", warnings, records.ErrWarnings)
+	p.total.Done()
+	p.prog.Close()
+	fmt.Fprintf(p.errOut, "gb-pack: %d bags packed, %s from %s of files\n", p.sum.Bags, cost.Bytes(p.sum.Bytes), cost.Bytes(p.sum.ContentBytes))
+	if p.sum.Warnings > 0 {
+		return fmt.Errorf("%d entries were skipped or changed while packed: %w", p.sum.Warnings, records.ErrWarnings)
 	}
 	return nil
+}
+
+// record packs a bag record and passes every other record on.
+func (p *packer) record(l records.Line) error {
+	if l.Kind == records.KindSource {
+		src, err := records.Decode[records.Source](l)
+		if err != nil {
+			return err
+		}
+		p.listFile = src.ListFile
+	}
+	if l.Kind != records.KindBag {
+		return p.w.WriteRaw(l.Raw)
+	}
+	b, err := parseBag(l, p.name)
+	if err != nil {
+		return err
+	}
+	if err := p.checkKeys(b, l); err != nil {
+		return err
+	}
+	idle := p.prog.Idle()
+	err = waitForRoom(p.ctx, p.staged, p.out, p.limit, b.bytes, p.opts.Poll, p.errOut)
+	idle()
+	if err != nil {
+		return err
+	}
+	raw := append([]byte(nil), l.Raw...)
+	pk := reuse(p.leftovers, raw, filepath.Join(p.st.StagingDir, bag.StagedName(b.key)), p.errOut)
+	if pk == nil {
+		if pk, err = p.pack(b, raw); err != nil || pk == nil {
+			return err
+		}
+	}
+	p.sum.Warnings += pk.Warnings
+	p.staged[pk.File] = pk.Bytes
+	p.total.AddItems(1)
+	p.sum.Bags++
+	p.sum.Bytes += pk.Bytes
+	p.sum.ContentBytes += pk.ContentBytes
+	// The bag record goes on just before its packed record: gb-commit
+	// needs both.
+	if err := p.w.WriteRaw(raw); err != nil {
+		return err
+	}
+	return p.w.Write(pk)
+}
+
+// checkKeys loads the keys with the first encrypted bag and refuses a bag
+// planned for other keys.
+func (p *packer) checkKeys(b bagIn, l records.Line) error {
+	if !b.encrypt {
+		return nil
+	}
+	if p.ks == nil {
+		rf, _ := p.st.SideFile(p.st.RecipientsFile, "recipients.txt", p.listFile)
+		kf, _ := p.st.SideFile(p.st.KeyFile, "key.txt", p.listFile)
+		k, note, err := keys.Load(rf, kf)
+		if err != nil {
+			return err
+		}
+		if note != "" {
+			fmt.Fprintf(p.errOut, "gb-pack: %s\n", note)
+		}
+		p.ks = k
+	}
+	if b.keys != p.ks.ID {
+		return &records.LineError{Name: p.name, Line: l.No, Msg: fmt.Sprintf("bag %s was planned for keys %s, but %s gives %s", b.id, b.keys, p.ks.File, p.ks.ID),
+			Hint: "the keys changed after gb-scan ran; run the scan and plan again"}
+	}
+	return nil
+}
+
+// pack packs bag b (record raw) into staging. A bag whose remote source
+// went away is left out with a warning, and its record passed on: it
+// returns nil, nil.
+func (p *packer) pack(b bagIn, raw []byte) (*records.Packed, error) {
+	job := p.total.Bar(b.id, b.bytes)
+	pk, err := packBag(p.ctx, b, p.st, p.ks, p.opts.Now, p.w, p.errOut, job, p.mounter)
+	var re *remote.Error
+	if errors.As(err, &re) {
+		// The host went away since gb-scan: this bag is left out, its
+		// atoms keep their last backup, and the next run packs them
+		// again.
+		job.Fail()
+		p.sum.Warnings++
+		fmt.Fprintf(p.errOut, "gb-pack: warning: bag %s not packed: %v\n", b.id, err)
+		if re.Hint != "" {
+			fmt.Fprintf(p.errOut, "gb-pack: hint: %s\n", re.Hint)
+		}
+		if err := p.w.Write(records.NewWarning("pack", b.source, fmt.Errorf("bag %s not packed: %w", b.id, err))); err != nil {
+			return nil, err
+		}
+		return nil, p.w.WriteRaw(raw)
+	}
+	if err != nil {
+		job.Fail()
+		return nil, fmt.Errorf("bag %s: %w", b.id, err)
+	}
+	job.Done()
+	if err := writeSidecar(pk, raw); err != nil {
+		return nil, fmt.Errorf("bag %s: %w", b.id, err)
+	}
+	return pk, nil
 }
 
 // sidecarSuffix names the file beside a staged bag that says which plan
@@ -239,8 +259,8 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 const sidecarSuffix = layout.SidecarExt
 
 type sidecar struct {
-	Plan   string `json:"plan"` // SHA-256 of the bag record's line
-	Packed Packed `json:"packed"`
+	Plan   string         `json:"plan"` // SHA-256 of the bag record's line
+	Packed records.Packed `json:"packed"`
 }
 
 type leftover struct {
@@ -263,7 +283,7 @@ func planSum(raw []byte) string {
 
 // writeSidecar records a freshly staged bag for reuse. A lost or torn
 // sidecar only costs a re-pack, so it is not fsynced.
-func writeSidecar(p *Packed, raw []byte) error {
+func writeSidecar(p *records.Packed, raw []byte) error {
 	b, err := json.Marshal(sidecar{Plan: planSum(raw), Packed: *p})
 	if err != nil {
 		return err
@@ -279,7 +299,7 @@ func writeSidecar(p *Packed, raw []byte) error {
 // interrupted run left it complete for exactly this bag record, after
 // checking its bytes against the SHA-256 it was packed with (staged bags
 // are not fsynced, so a power cut may have torn one).
-func reuse(leftovers map[string]leftover, raw []byte, path string, errOut io.Writer) *Packed {
+func reuse(leftovers map[string]leftover, raw []byte, path string, errOut io.Writer) *records.Packed {
 	lo, ok := leftovers[path]
 	if !ok {
 		return nil
@@ -406,7 +426,11 @@ func waitForRoom(ctx context.Context, staged map[string]int64, out io.Writer, li
 }
 
 func parseBag(l records.Line, name string) (bagIn, error) {
-	b := bagIn{id: l.Get("id").String(), key: l.Get("key").String(), source: l.Get("source").String(), compress: l.Get("compress").String(), bytes: l.Get("bytes").Int()}
+	rec, err := records.Decode[records.Bag](l)
+	if err != nil {
+		return bagIn{}, err
+	}
+	b := bagIn{id: rec.ID, key: rec.Key, source: rec.Source, compress: rec.Compress, bytes: rec.Bytes, encrypt: rec.Encrypt, keys: rec.Keys, excludes: rec.Excludes}
 	if _, err := inventory.ParseBagID(b.id); err != nil {
 		return b, l.Errorf(name, "%v", err)
 	}
@@ -416,7 +440,6 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 	if _, isRemote, err := remote.Parse(b.source); err != nil || (!isRemote && !filepath.IsAbs(b.source)) {
 		return b, l.Errorf(name, "bag %s: source %q is not an absolute path or a remote location (host:/path)", b.id, b.source)
 	}
-	b.encrypt, b.keys = l.Get("encrypt").Bool(), l.Get("keys").String()
 	if b.encrypt != layout.IsSealed(b.key) {
 		// A plain bag named .age, or an encrypted one without the
 		// suffix, would mislead whoever opens the bucket in twenty years.
@@ -431,46 +454,42 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 	if b.compress != bag.Zstd && b.compress != bag.None {
 		return b, l.Errorf(name, "bag %s: unknown compress %q", b.id, b.compress)
 	}
-	for _, x := range l.Get("excludes").Array() {
-		b.excludes = append(b.excludes, x.String())
-	}
-	var perr error
-	l.Get("atoms").ForEach(func(_, a gjson.Result) bool {
-		var ba bagAtom
-		var err error
-		if ba.exactKey, err = records.ResultPath(a, "atom"); err == nil {
-			if ba.path, err = records.ResultPath(a, "path"); err == nil {
-				if ba.from, err = records.ResultPath(a, "from"); err == nil {
-					ba.to, err = records.ResultPath(a, "to")
-				}
-			}
-		}
+	for _, a := range rec.Atoms {
+		ba, err := bagAtomOf(a, b.source)
 		if err != nil {
-			perr = err
-			return false
-		}
-		ba.key = a.Get("atom").String()
-		ba.typ = a.Get("type").String()
-		ba.hash, ba.files, ba.bytes = a.Get("hash").String(), a.Get("files").Int(), a.Get("bytes").Int()
-		ba.part, ba.parts = int(a.Get("part").Int()), int(a.Get("parts").Int())
-		if ba.typ != fstree.Dir && ba.typ != fstree.Loose && ba.typ != fstree.Tree {
-			perr = fmt.Errorf("atom %s has unknown type %q", ba.key, ba.typ)
-			return false
-		}
-		if ba.path != b.source && !strings.HasPrefix(ba.path, b.source+"/") {
-			perr = fmt.Errorf("atom %s is not inside source %s", ba.key, b.source)
-			return false
+			return b, l.Errorf(name, "bag %s: %v", b.id, err)
 		}
 		b.atoms = append(b.atoms, ba)
-		return true
-	})
-	if perr != nil {
-		return b, l.Errorf(name, "bag %s: %v", b.id, perr)
 	}
 	if len(b.atoms) == 0 {
 		return b, l.Errorf(name, "bag %s has no atoms", b.id)
 	}
 	return b, nil
+}
+
+// bagAtomOf checks an atom of a bag of source and takes its exact paths.
+func bagAtomOf(a records.BagAtom, source string) (bagAtom, error) {
+	ba := bagAtom{key: a.Atom, typ: a.Type, hash: a.Hash, files: a.Files, bytes: a.Bytes, part: a.Part, parts: a.Parts}
+	var err error
+	if ba.exactKey, err = a.ExactAtom(); err != nil {
+		return ba, err
+	}
+	if ba.path, err = a.ExactPath(); err != nil {
+		return ba, err
+	}
+	if ba.from, err = a.ExactFrom(); err != nil {
+		return ba, err
+	}
+	if ba.to, err = a.ExactTo(); err != nil {
+		return ba, err
+	}
+	if ba.typ != fstree.Dir && ba.typ != fstree.Loose && ba.typ != fstree.Tree {
+		return ba, fmt.Errorf("atom %s has unknown type %q", ba.key, ba.typ)
+	}
+	if ba.path != source && !strings.HasPrefix(ba.path, source+"/") {
+		return ba, fmt.Errorf("atom %s is not inside source %s", ba.key, source)
+	}
+	return ba, nil
 }
 
 var errStop = errors.New("stop")
@@ -506,220 +525,6 @@ func walkPart(root, atomPath string, a bagAtom, ex *config.Excluder, name func(s
 		return nil
 	}
 	return err
-}
-
-func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, now func() time.Time, w *records.Writer, errOut io.Writer, job *progress.Job, mounter *remote.Mounter) (*Packed, error) {
-	ex := &config.Excluder{}
-	for _, p := range b.excludes {
-		if err := ex.Add(p); err != nil {
-			return nil, err
-		}
-	}
-	// Records name files as list.txt does; a remote source's are read
-	// under its mount point (local) and named host:/path (name).
-	local := func(p string) string { return p }
-	name := local
-	if remote.IsRemote(b.source) {
-		m, err := mounter.Mount(ctx, b.source)
-		if err != nil {
-			return nil, err
-		}
-		local, name = m.Local, m.Remote
-	}
-	staged := filepath.Join(st.StagingDir, bag.StagedName(b.key))
-	manPath := filepath.Join(st.ManifestDir, manifest.FileName(b.key))
-	bf, err := createStaged(layout.Partial(staged))
-	if err != nil {
-		return nil, err
-	}
-	mf, err := os.OpenFile(layout.Partial(manPath), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		bf.Close()
-		return nil, err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			bf.Close()
-			mf.Close()
-			os.Remove(layout.Partial(staged))
-			os.Remove(layout.Partial(manPath))
-		}
-	}()
-	var encrypt func(io.Writer) (io.WriteCloser, error)
-	hdr := manifest.Header{Kind: manifest.KindHeader, Bag: b.id, Key: b.key, Source: b.source,
-		Layers: bag.Layers(b.compress, b.encrypt), Open: bag.OpenCommand(b.compress, bag.StagedName(b.key), "")}
-	for _, a := range b.atoms {
-		ha := manifest.Atom{Atom: a.key, Type: a.typ, Hash: a.hash, Files: a.files, Bytes: a.bytes, Part: a.part, Parts: a.parts}
-		if _, b64 := records.EncodePath(a.exactKey); b64 != "" {
-			ha.AtomB64 = b64
-		}
-		hdr.Atoms = append(hdr.Atoms, ha)
-	}
-	if b.encrypt {
-		encrypt = ks.Encrypt
-		hdr.Open = bag.OpenCommand(b.compress, bag.StagedName(b.key), ks.DecryptCommand(bag.StagedName(b.key)))
-		hdr.Encryption = &manifest.Encryption{Scheme: ks.Scheme, Recipients: ks.Recipients, Keys: ks.ID}
-	}
-	bw, err := bag.NewEncryptedWriter(bf, b.compress, encrypt)
-	if err != nil {
-		return nil, err
-	}
-	if job != nil {
-		bw.Progress = job.AddBytes
-	}
-	man := bufio.NewWriterSize(mf, 1<<20)
-	menc := json.NewEncoder(man)
-	var line []byte // a manifest line, reused
-	menc.SetEscapeHTML(false)
-	start := now().UTC()
-	hdr.CreatedAt = start
-	if err := menc.Encode(hdr); err != nil {
-		return nil, err
-	}
-	p := &Packed{Kind: records.KindPacked, Bag: b.id, Key: b.key, File: staged, Compress: b.compress, Manifest: manPath, ManifestKey: manifest.Key(b.key), PackedAt: start,
-		Encrypt: b.encrypt, Keys: b.keys}
-	// Walks of different atoms never meet, so only the ancestors archived
-	// for each atom can repeat: remembering those (not every path) keeps
-	// memory independent of the number of files in a bag.
-	ancestorsDone := map[string]bool{}
-	incomplete := map[string]bool{}
-	add := func(a bagAtom, path string, info fs.FileInfo) error {
-		fault.Point("pack.entry")
-		e, skipped, warn, err := bw.AddAs(path, name(path), info)
-		if err != nil {
-			return err
-		}
-		if warn != nil {
-			p.Warnings++
-			d, _ := records.EncodePath(name(path))
-			fmt.Fprintf(errOut, "gb-pack: warning: %s: %v\n", d, warn)
-			if werr := w.Write(records.NewWarning("pack", name(path), warn)); werr != nil {
-				return werr
-			}
-			if (skipped && !errors.Is(warn, bag.ErrNotArchived)) || e.Changed {
-				incomplete[a.exactKey] = true
-			}
-		}
-		if skipped {
-			return nil
-		}
-		if !info.IsDir() {
-			job.AddFiles(1) // as gb-scan counts them
-		}
-		e.Atom, e.AtomB64 = a.key, ""
-		if _, b64 := records.EncodePath(a.exactKey); b64 != "" {
-			e.AtomB64 = b64
-		}
-		line = e.AppendJSON(line[:0])
-		_, err = man.Write(line)
-		return err
-	}
-	// Ancestors are archived (without their contents) in every bag that
-	// holds something below them, so each bag restores their modes and
-	// mtimes even when extracted alone or last.
-	ancestor := func(a bagAtom, dir string) error {
-		if ancestorsDone[dir] {
-			return nil
-		}
-		ancestorsDone[dir] = true
-		info, err := os.Lstat(dir)
-		if err != nil {
-			return nil
-		}
-		return add(a, dir, info)
-	}
-	// A remote source costs a round trip per file; reading the next
-	// files in parallel ahead of the packing walk hides most of them.
-	ra := startReadAhead(ctx, remote.IsRemote(b.source), func(visit fstree.VisitFunc) error {
-		for _, a := range b.atoms {
-			if err := walkPart(local(b.source), local(a.path), a, ex, name, visit); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	defer ra.stop()
-	for _, a := range b.atoms {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if a.typ != fstree.Tree {
-			if err := ancestor(a, local(b.source)); err != nil {
-				return nil, err
-			}
-		}
-		werr := walkPart(local(b.source), local(a.path), a, ex, name, func(path string, info fs.FileInfo, err error) error {
-			if err != nil {
-				rp := name(path)
-				p.Warnings++
-				incomplete[a.exactKey] = true
-				d, _ := records.EncodePath(rp)
-				fmt.Fprintf(errOut, "gb-pack: warning: %s: %v\n", d, err)
-				return w.Write(records.NewWarning("pack", rp, err))
-			}
-			if info.Mode().IsRegular() {
-				ra.consumed()
-			}
-			return add(a, path, info)
-		})
-		if werr != nil {
-			return nil, werr
-		}
-	}
-	size, sum, err := bw.Close()
-	if err != nil {
-		return nil, err
-	}
-	if err := bf.Close(); err != nil {
-		return nil, fmt.Errorf("write %s: %w", bf.Name(), err)
-	}
-	if err := menc.Encode(manifest.End{Kind: manifest.KindEnd, Files: bw.Files(), Bytes: bw.Bytes(), BagSHA: sum, BagLen: size}); err != nil {
-		return nil, err
-	}
-	if err := man.Flush(); err != nil {
-		return nil, err
-	}
-	// The manifest outlives the run (gb-find reads it), so it is made
-	// durable before it appears. The staged bag is not: the store checks
-	// its SHA-256 on upload, and the next gb-pack clears staging, so a bag
-	// torn by a crash can never be stored; skipping its fsync saves
-	// waiting for gigabytes of writeback on every bag.
-	if err := mf.Sync(); err != nil {
-		return nil, fmt.Errorf("sync %s: %w", mf.Name(), err)
-	}
-	if err := mf.Close(); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(layout.Partial(manPath), manPath); err != nil {
-		return nil, err
-	}
-	if b.encrypt {
-		// The store gets the manifest encrypted like its bag: file names
-		// are content too. The local copy stays plain for grep and jq.
-		up := filepath.Join(st.StagingDir, layout.StagedManifest(b.key))
-		if err := encryptFile(manPath, up, ks); err != nil {
-			return nil, fmt.Errorf("encrypt manifest: %w", err)
-		}
-		p.ManifestUpload, p.ManifestKey = up, layout.Seal(p.ManifestKey)
-	}
-	if err := os.Rename(layout.Partial(staged), staged); err != nil {
-		return nil, err
-	}
-	ok = true
-	if err := inventory.SyncDir(st.StagingDir); err != nil {
-		return nil, err
-	}
-	if err := inventory.SyncDir(st.ManifestDir); err != nil {
-		return nil, err
-	}
-	p.Bytes, p.SHA256, p.Files, p.ContentBytes = size, sum, bw.Files(), bw.Bytes()
-	for _, a := range b.atoms {
-		if incomplete[a.exactKey] {
-			p.IncompleteAtoms = append(p.IncompleteAtoms, inventory.KeyOf(a.exactKey))
-		}
-	}
-	return p, nil
 }
 
 // encryptFile writes src encrypted to dst, as dst.partial renamed when

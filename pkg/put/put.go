@@ -29,33 +29,6 @@ type Options struct {
 	Progress string
 }
 
-// Uploaded reports a bag that is safely stored.
-type Uploaded struct {
-	Kind         string    `json:"kind"`
-	Bag          string    `json:"bag"`
-	Key          string    `json:"key"`
-	Bytes        int64     `json:"bytes"`
-	SHA256       string    `json:"sha256"`
-	StorageClass string    `json:"storage_class"`
-	UploadedAt   time.Time `json:"uploaded_at"`
-	ETag         string    `json:"etag,omitempty"`
-	ManifestKey  string    `json:"manifest_key"`
-	// Adopted: the object was already stored, byte for byte, by an
-	// earlier run that died before committing it.
-	Adopted bool `json:"adopted,omitempty"`
-	// SentBytes is what this run sent: less than bytes when an interrupted
-	// upload resumed, 0 when adopted.
-	SentBytes int64 `json:"sent_bytes"`
-}
-
-// Failed reports a bag that was not stored; its atoms are retried next run.
-type Failed struct {
-	Kind  string `json:"kind"`
-	Bag   string `json:"bag"`
-	Key   string `json:"key"`
-	Error string `json:"error"`
-}
-
 // Run uploads every packed record of in.
 func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
 	if opts.BagClass == "" {
@@ -86,17 +59,9 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		if l.Kind != records.KindPacked {
 			return w.WriteRaw(l.Raw)
 		}
-		p := packedIn{bag: l.Get("bag").String(), key: l.Get("key").String(), file: l.Get("file").String(), sha: l.Get("sha256").String(),
-			size: l.Get("bytes").Int(), manifest: l.Get("manifest").String(), manifestKey: l.Get("manifest_key").String()}
-		if u := l.Get("manifest_upload").String(); u != "" {
-			p.manifest, p.manifestStaged = u, true
-		}
-		if l.Get("encrypt").Bool() && (!p.manifestStaged || !layout.IsSealed(p.key) || !layout.IsSealed(p.manifestKey)) {
-			// Never send a plain manifest of an encrypted bag.
-			return l.Errorf(name, "packed record for encrypted bag %s needs .age keys and an encrypted manifest_upload", p.bag)
-		}
-		if p.bag == "" || p.key == "" || p.file == "" || p.sha == "" || p.manifestKey == "" {
-			return l.Errorf(name, "packed record needs bag, key, file, sha256 and manifest_key")
+		p, err := parsePacked(l, name)
+		if err != nil {
+			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -115,7 +80,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			}
 			failed++
 			fmt.Fprintf(errOut, "gb-put: error: bag %s: %v\n", p.bag, err)
-			return w.Write(Failed{Kind: records.KindFailed, Bag: p.bag, Key: p.key, Error: err.Error()})
+			return w.Write(records.Failed{Kind: records.KindFailed, Bag: p.bag, Key: p.key, Error: err.Error()})
 		}
 		job.Done()
 		total.AddItems(1)
@@ -162,8 +127,27 @@ type packedIn struct {
 	manifestStaged                             bool // manifest is a staged file of this bag's (encrypted)
 }
 
-func upload(ctx context.Context, opts Options, p packedIn, errOut io.Writer, job *progress.Job) (Uploaded, error) {
-	up := Uploaded{Kind: records.KindUploaded, Bag: p.bag, Key: p.key, SHA256: p.sha, ManifestKey: p.manifestKey}
+func parsePacked(l records.Line, name string) (packedIn, error) {
+	rec, err := records.Decode[records.Packed](l)
+	if err != nil {
+		return packedIn{}, err
+	}
+	p := packedIn{bag: rec.Bag, key: rec.Key, file: rec.File, sha: rec.SHA256, size: rec.Bytes, manifest: rec.Manifest, manifestKey: rec.ManifestKey}
+	if rec.ManifestUpload != "" {
+		p.manifest, p.manifestStaged = rec.ManifestUpload, true
+	}
+	if rec.Encrypt && (!p.manifestStaged || !layout.IsSealed(p.key) || !layout.IsSealed(p.manifestKey)) {
+		// Never send a plain manifest of an encrypted bag.
+		return p, l.Errorf(name, "packed record for encrypted bag %s needs .age keys and an encrypted manifest_upload", p.bag)
+	}
+	if p.bag == "" || p.key == "" || p.file == "" || p.sha == "" || p.manifestKey == "" {
+		return p, l.Errorf(name, "packed record needs bag, key, file, sha256 and manifest_key")
+	}
+	return p, nil
+}
+
+func upload(ctx context.Context, opts Options, p packedIn, errOut io.Writer, job *progress.Job) (records.Uploaded, error) {
+	up := records.Uploaded{Kind: records.KindUploaded, Bag: p.bag, Key: p.key, SHA256: p.sha, ManifestKey: p.manifestKey}
 	info, err := opts.Store.Head(ctx, p.key)
 	switch {
 	case err == nil && info.SHA256 == p.sha && info.Size == p.size:

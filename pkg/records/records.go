@@ -32,15 +32,19 @@ func NewReader(r io.Reader, name string) *Reader {
 	return &Reader{r: bufio.NewReaderSize(r, 1<<16), name: name}
 }
 
-// Line is one record as read: its raw bytes (without the newline) and its
-// kind. Raw stays valid until the next call to Next.
+// Line is one record as read: its raw bytes (without the newline), its
+// kind, and where it was read (input name and line number, for errors).
+// Raw stays valid until the next call to Next.
 type Line struct {
 	Raw  []byte
 	Kind string
 	No   int
+	Name string
 }
 
-// Get returns a field of the record.
+// Get returns a field of the record. Outside this package, records are
+// decoded into their types instead (Decode); boundary_test.go fails on a
+// call elsewhere.
 func (l Line) Get(path string) gjson.Result { return gjson.GetBytes(l.Raw, path) }
 
 // Next returns the next non-blank record, or io.EOF. A line that is not a
@@ -113,7 +117,7 @@ func (r *Reader) Parse(raw []byte, no int) (Line, error) {
 	if kind.Type != gjson.String || kind.Str == "" {
 		return Line{}, &LineError{Name: r.name, Line: no, Msg: `record has no string "kind" field`}
 	}
-	return Line{Raw: raw, Kind: kind.Str, No: no}, nil
+	return Line{Raw: raw, Kind: kind.Str, No: no, Name: r.name}, nil
 }
 
 // Each calls fn for every record until the input ends; the first error
@@ -224,7 +228,8 @@ func DecodePath(display, b64 string) (string, error) {
 }
 
 // PathField reads the path named field (with its field_b64 sibling) from a
-// record.
+// record. Outside this package, decode the record and use its Exact*
+// methods instead.
 func (l Line) PathField(field string) (string, error) {
 	return DecodePath(l.Get(field).String(), l.Get(field+"_b64").String())
 }

@@ -38,69 +38,6 @@ type Options struct {
 	Jobs     int // concurrent directory readers; 0: 4 per CPU
 }
 
-// SourceRecord describes one list.txt line.
-type SourceRecord struct {
-	Kind     string   `json:"kind"`
-	Source   string   `json:"source"`
-	Mode     string   `json:"mode"`
-	Encrypt  bool     `json:"encrypt"`
-	Keys     string   `json:"keys,omitempty"`
-	ListFile string   `json:"list"`
-	Line     int      `json:"line"`
-	Excludes []string `json:"excludes"`
-	Exclude  string   `json:"exclude_file,omitempty"`
-	// EncryptFile is encrypt.txt when it exists (gb-commit copies it to
-	// system/).
-	EncryptFile string `json:"encrypt_file,omitempty"`
-	// Error says why a remote source could not be read this run (host
-	// unreachable, authentication refused, path missing). No atom record
-	// follows it, and gb-plan keeps the source's atoms as they were.
-	Error string `json:"error,omitempty"`
-}
-
-// Part is where one bag's share of a split atom starts.
-type Part struct {
-	From    string `json:"from"`
-	FromB64 string `json:"from_b64,omitempty"`
-	Files   int64  `json:"files"`
-	Bytes   int64  `json:"bytes"`
-}
-
-// AtomRecord describes one atom.
-type AtomRecord struct {
-	Kind     string `json:"kind"`
-	Source   string `json:"source"`
-	Key      string `json:"atom"`
-	KeyB64   string `json:"atom_b64,omitempty"`
-	Path     string `json:"path"`
-	PathB64  string `json:"path_b64,omitempty"`
-	Type     string `json:"type"`
-	Mode     string `json:"mode"`
-	Encrypt  bool   `json:"encrypt"`
-	Keys     string `json:"keys,omitempty"`
-	Files    int64  `json:"files"`
-	Dirs     int64  `json:"dirs"`
-	Bytes    int64  `json:"bytes"`
-	Hash     string `json:"hash"`
-	Warnings int64  `json:"warnings,omitempty"`
-	Parts    []Part `json:"parts,omitempty"`
-}
-
-// Summary closes a complete scan; gb-plan refuses a stream without it, so
-// a scan cut short can never look like deleted atoms.
-type Summary struct {
-	Kind        string `json:"kind"`
-	List        string `json:"list"`
-	Sources     int    `json:"sources"`
-	Atoms       int    `json:"atoms"`
-	Files       int64  `json:"files"`
-	Bytes       int64  `json:"bytes"`
-	Warnings    int64  `json:"warnings"`
-	Unavailable int    `json:"unavailable,omitempty"` // remote sources that could not be read
-	TargetBytes int64  `json:"target_bytes"`
-	Complete    bool   `json:"complete"`
-}
-
 type scanner struct {
 	ex   *config.Excluder
 	sem  chan struct{}
@@ -111,7 +48,10 @@ type scanner struct {
 	prog *progress.Job // files and bytes seen, counted per directory
 	// mount is the source being scanned when it is remote: paths are
 	// read under its mount point and recorded as host:/path.
-	mount *remote.Mount
+	mount  *remote.Mount
+	enc    encryption
+	jobs   int   // atoms hashed at once
+	target int64 // bag size, for split points
 }
 
 // name is the record path of a path read on this machine.
@@ -156,92 +96,40 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	if err != nil {
 		return err
 	}
-	encPath, _ := st.SideFile(st.EncryptFile, "encrypt.txt", opts.ListFile)
-	enc, err := config.ParseEncryptFile(encPath)
+	enc, err := loadEncryption(st, opts.ListFile, sources, errOut)
 	if err != nil {
 		return err
-	}
-	if err := enc.Check(sources); err != nil {
-		return err
-	}
-	// The keys' ID goes into every encrypted atom's record, so gb-plan
-	// sees when an atom's keys change, and gb-pack refuses to encrypt to
-	// other keys than the ones planned with.
-	encFile := ""
-	if _, err := os.Stat(encPath); err == nil {
-		encFile = encPath
-	}
-	keysID := ""
-	if enc.Any(sources) {
-		rf, _ := st.SideFile(st.RecipientsFile, "recipients.txt", opts.ListFile)
-		kf, _ := st.SideFile(st.KeyFile, "key.txt", opts.ListFile)
-		k, note, err := keys.Load(rf, kf)
-		if err != nil {
-			return err
-		}
-		if note != "" {
-			fmt.Fprintf(errOut, "gb-scan: %s\n", note)
-		}
-		keysID = k.ID
 	}
 	// Remote sources are mounted first, so a host that cannot be reached
 	// is known before anything is written; it is skipped with a warning
 	// and the other sources are scanned.
 	mounter := remote.NewMounter(remote.Options{Base: st.MntBase, SSHCommand: st.SSHCommand})
 	defer mounter.Close()
-	mounts := map[string]*remote.Mount{}
-	unavailable := map[string]error{}
-	for i, src := range sources {
-		if !src.Remote {
-			continue
-		}
-		m, err := mounter.Mount(ctx, src.Location)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			unavailable[src.Location] = err
-			continue
-		}
-		mounts[src.Location] = m
-		sources[i].Path = m.Dir
+	mounts, unavailable, err := mountRemotes(ctx, mounter, sources)
+	if err != nil {
+		return err
 	}
-	for _, src := range sources {
-		if unavailable[src.Location] != nil {
-			continue
-		}
-		fi, err := os.Stat(src.Path)
-		if err != nil {
-			return &config.Error{File: opts.ListFile, Line: src.Line, Msg: fmt.Sprintf("%s: %v", src.Location, unwrap(err)), Hint: "fix or remove the line; if it is a disk or mount, attach it first"}
-		}
-		if !fi.IsDir() {
-			return &config.Error{File: opts.ListFile, Line: src.Line, Msg: fmt.Sprintf("%s is not a directory", src.Location)}
-		}
+	if err := checkSources(opts.ListFile, sources, unavailable); err != nil {
+		return err
 	}
 	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = 4 * runtime.GOMAXPROCS(0)
 	}
 	s := &scanner{ex: ex, sem: make(chan struct{}, jobs), w: records.NewWriter(out), errW: errOut,
-		prog: prog.Counter("gb-scan", "atoms", progress.RateFiles)}
-	sum := Summary{Kind: records.KindScan, List: opts.ListFile, Sources: len(sources), TargetBytes: st.TargetBytes()}
+		prog: prog.Counter("gb-scan", "atoms", progress.RateFiles), enc: enc, jobs: jobs, target: st.TargetBytes()}
+	sum := records.ScanSummary{Kind: records.KindScan, List: opts.ListFile, Sources: len(sources), TargetBytes: st.TargetBytes()}
 
 	for _, src := range sources {
 		srcKeys := ""
 		if src.Encrypt {
-			srcKeys = keysID
+			srcKeys = enc.keysID
 		}
-		srec := SourceRecord{Kind: records.KindSource, Source: src.Location, Mode: src.Mode, Encrypt: src.Encrypt, Keys: srcKeys, ListFile: opts.ListFile, Line: src.Line, Excludes: ex.Patterns(), Exclude: exPath, EncryptFile: encFile}
+		srec := records.Source{Kind: records.KindSource, Source: src.Location, Mode: src.Mode, Encrypt: src.Encrypt, Keys: srcKeys, ListFile: opts.ListFile, Line: src.Line, Excludes: ex.Patterns(), Exclude: exPath, EncryptFile: enc.file}
 		if uerr := unavailable[src.Location]; uerr != nil {
 			srec.Error = uerr.Error()
-			if err := s.emit(srec); err != nil {
+			if err := s.skipSource(srec, uerr); err != nil {
 				return err
-			}
-			s.mount = nil
-			s.warning(src.Location, fmt.Errorf("skipped, its atoms keep their last backup: %s", strings.TrimPrefix(uerr.Error(), src.Location+": ")))
-			var re *remote.Error
-			if errors.As(uerr, &re) && re.Hint != "" {
-				fmt.Fprintf(errOut, "gb-scan: hint: %s\n", re.Hint)
 			}
 			sum.Unavailable++
 			continue
@@ -250,58 +138,16 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 			return err
 		}
 		s.mount = mounts[src.Location]
-		refs, err := fstree.ListAtoms(src.Path, src.Mode == config.Mutable, ex)
-		if err != nil {
-			return &config.Error{File: opts.ListFile, Line: src.Line, Msg: fmt.Sprintf("%s: %v", src.Location, unwrap(err))}
-		}
-		// Atoms are hashed concurrently but written in order, so the
-		// stream is the same on every run.
-		type result struct {
-			rec AtomRecord
-			err error
-		}
-		results := make([]chan result, len(refs))
-		for i := range refs {
-			results[i] = make(chan result, 1)
-		}
-		g := new(errgroup.Group)
-		g.SetLimit(jobs)
-		go func() {
-			for i, ref := range refs {
-				g.Go(func() error {
-					rec, err := s.atom(ctx, src, ref, st.TargetBytes())
-					if enc.Covers(src, s.name(ref.Path), ref.Kind) {
-						rec.Encrypt, rec.Keys = true, keysID
-					}
-					results[i] <- result{rec, err}
-					return nil
-				})
-			}
-		}()
-		var firstErr error
-		for i := range refs {
-			res := <-results[i]
-			if firstErr == nil {
-				firstErr = res.err
-			}
-			if firstErr == nil {
-				firstErr = s.emit(res.rec)
-				s.prog.AddItems(1)
-				sum.Atoms++
-				sum.Files += res.rec.Files
-				sum.Bytes += res.rec.Bytes
-			}
-		}
-		g.Wait()
-		if firstErr != nil {
-			return firstErr
-		}
-		if err := ctx.Err(); err != nil {
+		if err := s.source(ctx, src, opts.ListFile, &sum); err != nil {
 			return err
 		}
 	}
 	sum.Warnings = s.warn
 	sum.Complete = true
+	sum.Status = records.StatusOK
+	if s.warn > 0 {
+		sum.Status = records.StatusWarnings
+	}
 	if err := s.emit(sum); err != nil {
 		return err
 	}
@@ -318,17 +164,163 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	return nil
 }
 
+// encryption is what encrypt.txt and the keys say.
+type encryption struct {
+	list *config.EncryptList
+	file string // encrypt.txt when it exists, for the source records
+	// keysID goes into every encrypted atom's record, so gb-plan sees
+	// when an atom's keys change, and gb-pack refuses to encrypt to other
+	// keys than the ones planned with.
+	keysID string
+}
+
+func loadEncryption(st *config.Settings, listFile string, sources []config.Source, errOut io.Writer) (encryption, error) {
+	var enc encryption
+	encPath, _ := st.SideFile(st.EncryptFile, "encrypt.txt", listFile)
+	list, err := config.ParseEncryptFile(encPath)
+	if err != nil {
+		return enc, err
+	}
+	if err := list.Check(sources); err != nil {
+		return enc, err
+	}
+	enc.list = list
+	if _, err := os.Stat(encPath); err == nil {
+		enc.file = encPath
+	}
+	if list.Any(sources) {
+		rf, _ := st.SideFile(st.RecipientsFile, "recipients.txt", listFile)
+		kf, _ := st.SideFile(st.KeyFile, "key.txt", listFile)
+		k, note, err := keys.Load(rf, kf)
+		if err != nil {
+			return enc, err
+		}
+		if note != "" {
+			fmt.Fprintf(errOut, "gb-scan: %s\n", note)
+		}
+		enc.keysID = k.ID
+	}
+	return enc, nil
+}
+
+// mountRemotes mounts the remote sources and points their Path at the
+// mount. A source that cannot be mounted is returned with why in
+// unavailable.
+func mountRemotes(ctx context.Context, mounter *remote.Mounter, sources []config.Source) (mounts map[string]*remote.Mount, unavailable map[string]error, err error) {
+	mounts, unavailable = map[string]*remote.Mount{}, map[string]error{}
+	for i, src := range sources {
+		if !src.Remote {
+			continue
+		}
+		m, err := mounter.Mount(ctx, src.Location)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			unavailable[src.Location] = err
+			continue
+		}
+		mounts[src.Location] = m
+		sources[i].Path = m.Dir
+	}
+	return mounts, unavailable, nil
+}
+
+// checkSources refuses a source (other than an unavailable remote one)
+// that is missing or not a directory, before anything is written.
+func checkSources(listFile string, sources []config.Source, unavailable map[string]error) error {
+	for _, src := range sources {
+		if unavailable[src.Location] != nil {
+			continue
+		}
+		fi, err := os.Stat(src.Path)
+		if err != nil {
+			return &config.Error{File: listFile, Line: src.Line, Msg: fmt.Sprintf("%s: %v", src.Location, unwrap(err)), Hint: "fix or remove the line; if it is a disk or mount, attach it first"}
+		}
+		if !fi.IsDir() {
+			return &config.Error{File: listFile, Line: src.Line, Msg: fmt.Sprintf("%s is not a directory", src.Location)}
+		}
+	}
+	return nil
+}
+
+// skipSource writes the record of a remote source that could not be read
+// (uerr), and the warning that its atoms keep their last backup.
+func (s *scanner) skipSource(srec records.Source, uerr error) error {
+	if err := s.emit(srec); err != nil {
+		return err
+	}
+	s.mount = nil
+	s.warning(srec.Source, fmt.Errorf("skipped, its atoms keep their last backup: %s", strings.TrimPrefix(uerr.Error(), srec.Source+": ")))
+	var re *remote.Error
+	if errors.As(uerr, &re) && re.Hint != "" {
+		fmt.Fprintf(s.errW, "gb-scan: hint: %s\n", re.Hint)
+	}
+	return nil
+}
+
+// source writes the atom records of one source, counted in sum. Atoms are
+// hashed concurrently but written in order, so the stream is the same on
+// every run.
+func (s *scanner) source(ctx context.Context, src config.Source, listFile string, sum *records.ScanSummary) error {
+	refs, err := fstree.ListAtoms(src.Path, src.Mode == config.Mutable, s.ex)
+	if err != nil {
+		return &config.Error{File: listFile, Line: src.Line, Msg: fmt.Sprintf("%s: %v", src.Location, unwrap(err))}
+	}
+	type result struct {
+		rec records.Atom
+		err error
+	}
+	results := make([]chan result, len(refs))
+	for i := range refs {
+		results[i] = make(chan result, 1)
+	}
+	g := new(errgroup.Group)
+	g.SetLimit(s.jobs)
+	go func() {
+		for i, ref := range refs {
+			g.Go(func() error {
+				rec, err := s.atom(ctx, src, ref, s.target)
+				if s.enc.list.Covers(src, s.name(ref.Path), ref.Kind) {
+					rec.Encrypt, rec.Keys = true, s.enc.keysID
+				}
+				results[i] <- result{rec, err}
+				return nil
+			})
+		}
+	}()
+	var firstErr error
+	for i := range refs {
+		res := <-results[i]
+		if firstErr == nil {
+			firstErr = res.err
+		}
+		if firstErr == nil {
+			firstErr = s.emit(res.rec)
+			s.prog.AddItems(1)
+			sum.Atoms++
+			sum.Files += res.rec.Files
+			sum.Bytes += res.rec.Bytes
+		}
+	}
+	g.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
 func (s *scanner) emit(v any) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(v)
 }
 
-func (s *scanner) atom(ctx context.Context, src config.Source, ref fstree.AtomRef, target int64) (AtomRecord, error) {
+func (s *scanner) atom(ctx context.Context, src config.Source, ref fstree.AtomRef, target int64) (records.Atom, error) {
 	key := fstree.Key(s.name(ref.Path), ref.Kind)
 	kd, kb := records.EncodePath(key)
 	pd, pb := records.EncodePath(s.name(ref.Path))
-	rec := AtomRecord{Kind: records.KindAtom, Source: src.Location, Key: kd, KeyB64: kb, Path: pd, PathB64: pb, Type: ref.Kind, Mode: src.Mode, Encrypt: src.Encrypt}
+	rec := records.Atom{Kind: records.KindAtom, Source: src.Location, Key: kd, KeyB64: kb, Path: pd, PathB64: pb, Type: ref.Kind, Mode: src.Mode, Encrypt: src.Encrypt}
 	var t tally
 	h := sha256.New()
 	h.Write([]byte("gb-atom-v1\x00" + ref.Kind + "\x00"))
@@ -565,8 +557,8 @@ func readNames(p string) ([]string, int, error) {
 // splitPoints walks an atom larger than a bag in canonical order and cuts
 // it, greedily, into parts of at most target bytes at file boundaries. A
 // file larger than the target gets a part of its own.
-func splitPoints(source string, ref fstree.AtomRef, ex *config.Excluder, target int64, name func(string) string) ([]Part, error) {
-	var parts []Part
+func splitPoints(source string, ref fstree.AtomRef, ex *config.Excluder, target int64, name func(string) string) ([]records.Part, error) {
+	var parts []records.Part
 	err := fstree.WalkAtom(source, ref.Kind, ref.Path, ex, func(p string, info fs.FileInfo, err error) error {
 		if err != nil || info.IsDir() {
 			return nil
@@ -577,7 +569,7 @@ func splitPoints(source string, ref fstree.AtomRef, ex *config.Excluder, target 
 		}
 		if len(parts) == 0 || (parts[len(parts)-1].Bytes > 0 && parts[len(parts)-1].Bytes+size > target) {
 			d, b := records.EncodePath(name(p))
-			parts = append(parts, Part{From: d, FromB64: b})
+			parts = append(parts, records.Part{From: d, FromB64: b})
 		}
 		cur := &parts[len(parts)-1]
 		cur.Files++

@@ -13,13 +13,12 @@ import (
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/scan"
-	"github.com/tidwall/gjson"
 )
 
 type atom struct {
 	hash         string
 	files, bytes int64
-	parts        []gjson.Result
+	parts        []records.Part
 }
 
 func runScan(t *testing.T, list string, target float64, jobs int) map[string]atom {
@@ -38,10 +37,24 @@ func runScan(t *testing.T, list string, target float64, jobs int) map[string]ato
 	if err := r.Each(func(l records.Line) error {
 		switch l.Kind {
 		case records.KindAtom:
-			k, _ := l.PathField("atom")
-			atoms[k] = atom{hash: l.Get("hash").String(), files: l.Get("files").Int(), bytes: l.Get("bytes").Int(), parts: l.Get("parts").Array()}
+			a, err := records.Decode[records.Atom](l)
+			if err != nil {
+				return err
+			}
+			k, err := a.ExactKey()
+			if err != nil {
+				return err
+			}
+			atoms[k] = atom{hash: a.Hash, files: a.Files, bytes: a.Bytes, parts: a.Parts}
 		case records.KindScan:
-			sawSummary = l.Get("complete").Bool()
+			sum, err := records.Decode[records.ScanSummary](l)
+			if err != nil {
+				return err
+			}
+			if sum.Status != records.StatusOK {
+				t.Errorf("scan summary status %q, want ok", sum.Status)
+			}
+			sawSummary = sum.Complete
 		}
 		return nil
 	}); err != nil {
@@ -141,16 +154,16 @@ func TestSplitPoints(t *testing.T) {
 	}
 	var files, bytes int64
 	for i, p := range m.parts {
-		files += p.Get("files").Int()
-		bytes += p.Get("bytes").Int()
-		if b := p.Get("bytes").Int(); b > 100000 && p.Get("files").Int() != 1 {
-			t.Errorf("part %d holds %d bytes in %d files", i, b, p.Get("files").Int())
+		files += p.Files
+		bytes += p.Bytes
+		if p.Bytes > 100000 && p.Files != 1 {
+			t.Errorf("part %d holds %d bytes in %d files", i, p.Bytes, p.Files)
 		}
 	}
 	if files != m.files || bytes != m.bytes {
 		t.Fatalf("parts hold %d files/%d bytes, atom %d/%d", files, bytes, m.files, m.bytes)
 	}
-	if first := m.parts[0].Get("from").String(); first != src+"/media/big.bin" {
+	if first := m.parts[0].From; first != src+"/media/big.bin" {
 		t.Fatalf("first part starts at %s", first)
 	}
 }
