@@ -342,6 +342,10 @@ func (au *auditor) report(out, errOut io.Writer) error {
 	}
 	sum.Findings = len(au.findings) - sum.Waiting
 	sum.Clean = sum.Findings == 0
+	sum.Status = records.StatusOK
+	if !sum.Clean {
+		sum.Status = records.StatusWarnings
+	}
 	if err := w.Write(*sum); err != nil {
 		return err
 	}

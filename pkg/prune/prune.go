@@ -401,6 +401,16 @@ func (r *run) finish(ctx context.Context) error {
 	if n := len(r.a.Misnamed); n > 0 {
 		fmt.Fprintf(r.errOut, "gb-prune: warning: %d objects carry the id of a bag in use under another key; left alone (run gb-audit)\n", n)
 	}
+	var failed error
+	if len(r.failed) > 0 {
+		failed = fmt.Errorf("%d deletions failed (first: %s); run gb-prune --delete again", len(r.failed), r.failed[0])
+	} else {
+		failed = ctx.Err()
+	}
+	r.sum.Status = records.StatusOK
+	if failed != nil {
+		r.sum.Status, r.sum.Error = records.StatusFailed, failed.Error()
+	}
 	if err := r.w.Write(r.sum); err != nil {
 		return err
 	}
@@ -408,10 +418,7 @@ func (r *run) finish(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(r.errOut, "gb-prune: %s\n", line(r.sum, r.t, r.opts.Settings.MinRetentionDays, r.opts.AbortUploadsAfter))
-	if len(r.failed) > 0 {
-		return fmt.Errorf("%d deletions failed (first: %s); run gb-prune --delete again", len(r.failed), r.failed[0])
-	}
-	return ctx.Err()
+	return failed
 }
 
 // localManifest removes the local copy of a deleted bag's manifest, which

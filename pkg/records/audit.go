@@ -33,7 +33,8 @@ type Finding struct {
 
 // Audit is the "audit" record (gb-audit's summary), written last.
 type Audit struct {
-	Kind        string         `json:"kind"`
+	Kind string `json:"kind"`
+	Outcome
 	Store       string         `json:"store"`
 	Inventory   string         `json:"inventory"`
 	At          time.Time      `json:"at"`
@@ -49,4 +50,9 @@ type Audit struct {
 	Findings    int            `json:"findings"`
 	Problems    map[string]int `json:"problems"`
 	Clean       bool           `json:"clean"`
+}
+
+func init() {
+	Register(KindFinding, Finding{})
+	Register(KindAudit, Audit{})
 }

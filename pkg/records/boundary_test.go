@@ -42,7 +42,6 @@ var pendingBoundary = []string{
 	module + "/pkg/commit",
 	module + "/pkg/find",
 	module + "/pkg/restore",
-	module + "/pkg/recovery",
 }
 
 type listedPkg struct {

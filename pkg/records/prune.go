@@ -52,7 +52,8 @@ type Deleted struct {
 
 // Prune is the "prune" record (gb-prune's summary), written last.
 type Prune struct {
-	Kind             string    `json:"kind"`
+	Kind string `json:"kind"`
+	Outcome
 	Store            string    `json:"store"`
 	Inventory        string    `json:"inventory"`
 	At               time.Time `json:"at"`
@@ -74,4 +75,10 @@ type Prune struct {
 	InventoryDropped []string  `json:"inventory_dropped,omitempty"`
 	SystemFiles      []string  `json:"system_files,omitempty"`
 	Failed           int       `json:"failed,omitempty"`
+}
+
+func init() {
+	Register(KindOrphan, Orphan{})
+	Register(KindDeleted, Deleted{})
+	Register(KindPrune, Prune{})
 }

@@ -18,3 +18,5 @@ type Recovered struct {
 	RecipientsWritten bool     `json:"recipients_written,omitempty"`
 	Rebuilt           bool     `json:"rebuilt,omitempty"`
 }
+
+func init() { Register(KindRecovered, Recovered{}) }

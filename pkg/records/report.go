@@ -136,7 +136,8 @@ type ReportStore struct {
 
 // Report is the "report" record (gb-report's summary), written last.
 type Report struct {
-	Kind            string       `json:"kind"`
+	Kind string `json:"kind"`
+	Outcome
 	At              time.Time    `json:"at"`
 	Inventory       string       `json:"inventory"`
 	Sources         int          `json:"sources"`
@@ -171,4 +172,13 @@ type Report struct {
 	ChurnCandidates int          `json:"churn_candidates"`
 	Store           *ReportStore `json:"store,omitempty"`
 	SVG             string       `json:"svg,omitempty"`
+}
+
+func init() {
+	Register(KindReportSource, ReportSource{})
+	Register(KindReportBag, ReportBag{})
+	Register(KindReportRestore, ReportRestore{})
+	Register(KindReportRun, ReportRun{})
+	Register(KindReportChurn, ReportChurn{})
+	Register(KindReport, Report{})
 }

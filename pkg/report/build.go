@@ -30,7 +30,7 @@ func Build(inv *inventory.Inventory, hist *History, p cost.Prices, now time.Time
 	}
 	b := &builder{inv: inv, p: p, now: now, r: &Report{MinRetentionDays: p.MinRetentionDays}, ref: inv.Referenced(), srcs: map[string]*SourceRecord{}}
 	sum := &b.r.Summary
-	sum.Kind, sum.At, sum.HistoryFiles = KindReport, now, len(hist.Files)
+	sum.Kind, sum.Status, sum.At, sum.HistoryFiles = KindReport, records.StatusOK, now, len(hist.Files)
 	var stored map[string]bool
 	if o.ListStore {
 		stored = map[string]bool{}
