@@ -19,14 +19,19 @@
 #                                                          add --allow-early where young bags retire
 #   scripts/glacier.sh [-c glacier.cfg] --find NAME       which bag holds NAME: only gb-find NAME
 #                                                          --format text (list.txt not needed; exit
-#                                                          codes gb-find's: 0 found, 1 none, 4 could
-#                                                          not search: not "nothing to do" here)
+#                                                          codes gb-find's: 0 found, 7 none, 3 not
+#                                                          everything could be searched)
 #
-# Exit codes: 0 done, 1 a stage failed (gb-audit: the store and the
-# inventory disagree, or another run holds the lock), 2 usage or
-# configuration error, 3 done but some files were skipped or changed (see
-# the warnings), 4 nothing to do: --run found nothing changed and prune deleted
-# nothing.
+# Exit codes (README.md, "Exit codes"): 0 done, nothing to do included;
+# 1 a stage failed, or another run holds the lock; 2 usage or configuration
+# error (glacier.cfg, list.txt, a key file, the destination); 3 done, but
+# something was skipped or changed (see the warnings; gb-audit: findings).
+# With --detailed-exitcode, 4: --run found nothing changed and prune deleted
+# nothing (as terraform's -detailed-exitcode).
+#
+# A failure is said once, by the stage where it happened (an error line and
+# perhaps a hint); the stages after it fail quietly, and glacier.sh reads
+# how each stage ended from the summary records at the end of the pipe.
 #
 # --log FILE appends dated lines: one per stage with its figures, or a
 # single line when there was nothing to do.
@@ -48,6 +53,7 @@ usage: $prog [-c glacier.cfg] [--run] [--prune] [--audit] [--limit MB/S] [--lock
       --lock FILE     lock file (default: .glacier.lock beside list.txt)
       --limit MB/S    upload at most this many MB/s, all parts together
       --log FILE      append a dated line per stage (one line when nothing changed)
+      --detailed-exitcode  exit 4 when --run changed nothing and prune deleted nothing
       --reset-source PATH        forget a source's atoms (a listed source is packed afresh)
       --reset-bag ID [ID...]     pack these bags' atoms again (small bags get consolidated)
       --repack                   pack everything again (pinned atoms excepted)
@@ -70,6 +76,7 @@ run=no
 prune=no
 audit=no
 report=no
+detailed=no
 find=
 list=
 lock=
@@ -81,6 +88,7 @@ while [ $# -gt 0 ]; do
 	--prune) prune=yes; shift ;;
 	--audit) audit=yes; shift ;;
 	--report) report=yes; shift ;;
+	--detailed-exitcode) detailed=yes; shift ;;
 	--find) [ $# -ge 2 ] || { usage; exit 2; }; find=$2; shift 2 ;;
 	--find=*) find=${1#--find=}; shift ;;
 	--lock) [ $# -ge 2 ] || { usage; exit 2; }; lock=$2; shift 2 ;;
@@ -136,97 +144,132 @@ if ! flock -n 9; then
 	die "another glacier.sh run holds $lock; not starting a second one" 1
 fi
 
-# Every gb command appends its exit code and summary here (pkg/cli);
-# glacier.sh reads the plan's line and copies the lot into --log.
-stage_log=$(mktemp "${TMPDIR:-/tmp}/glacier-stages.XXXXXX")
-trap 'rm -f "$stage_log"' EXIT
+# Every gb command appends its exit code and its last line here (pkg/cli);
+# glacier.sh copies the lot into --log.
+work=$(mktemp -d "${TMPDIR:-/tmp}/glacier.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+stage_log=$work/stages.log
 export GB_LOG_FILE=$stage_log
 
-status=0
-usage_error=no
-check() { # check NAME CODE: 0 and 3 (warnings) go on, anything else stops
-	case "$2" in
-	0) ;;
-	3) status=3 ;;
-	2) echo "$prog: error: $1: usage or configuration error" >&2; usage_error=yes; failed=yes ;;
-	*) echo "$prog: error: $1 failed (exit $2)" >&2; failed=yes ;;
-	esac
+# stage NAME ARG...: run one gb command of a pipe and note its exit code.
+# Each stage ends its output with its summary record (status ok, warnings
+# or failed, and why) and passes on those of the stages before it, so the
+# pipe's output, kept in $work/records, says how every stage ended.
+# Off a terminal (cron, a pipe) its stderr is kept for the end (see below).
+# bash's own line for a killed stage is left out: the stage after it says so.
+exec 3>&2
+stage() {
+	local code=0 err=/dev/fd/3
+	[ -t 2 ] || err=$work/$1.err
+	{ "${bin}$1" "${cfg_args[@]}" "${@:2}" 2>"$err" || code=$?; } 2>/dev/null
+	echo "$code" >"$work/$1.exit"
 }
-failed=no
+
+# outcome NAME...: how the stages of the last pipe ended, from their
+# summary records (from the exit code when a stage died before writing
+# one). The stage that failed first said why, once; a stage that failed
+# because of it, or whose reader went away (exit 141), says nothing, and
+# neither does this. Only a last stage that died without a word is named.
+status=0 failed=no usage_error=no ran=()
+outcome() {
+	local s kind line st code last=${!#}
+	for s in "$@"; do
+		ran+=("$s")
+		case $s in gb-commit) kind=committed ;; *) kind=${s#gb-} ;; esac
+		line=$(grep -m1 "^{\"kind\":\"$kind\"" "$work/records" || true)
+		st=$(sed -n 's/.*"status":"\([a-z]*\)".*/\1/p' <<<"$line")
+		code=$(cat "$work/$s.exit")
+		[ "$code" != 2 ] || usage_error=yes
+		case ${st:-$code} in
+		ok | 0) ;;
+		warnings | 3) status=3 ;;
+		*) failed=yes
+			if [ -z "$st" ] && [ "$s" = "$last" ] && [ "$code" != 2 ]; then
+				echo "$prog: error: $s ended without its summary (exit $code)" >&2
+			fi ;;
+		esac
+	done
+}
+
+# A mistake in glacier.cfg (or a gb-plan flag), or a destination that
+# cannot be reached, is said once, here, before the pipe starts: not by
+# every stage, nor after hours of packing. The destination is checked by a
+# gb-put with nothing to store.
+precheck() {
+	local code=0 err
+	err=$("$@" 2>&1 >/dev/null) || code=$?
+	[ "$code" != 0 ] || return 0
+	printf '%s\n' "$err" >&2
+	if [ -n "$log" ]; then printf '%s glacier.sh exit %s: %s\n' "$(stamp)" "$code" "${err%%$'\n'*}" >>"$log"; fi
+	exit "$code"
+}
+precheck env GB_CHECK_CONFIG=1 GB_LOG_FILE= "${bin}gb-plan" "${cfg_args[@]}" ${plan_args[@]+"${plan_args[@]}"} </dev/null
+if [ "$run" = yes ]; then
+	precheck env GB_LOG_FILE= "${bin}gb-put" "${cfg_args[@]}" <<<'{"kind":"pack","status":"ok"}'
+fi
+
+: >"$work/records"
 if [ "$run" = no ] && [ "$prune$audit$report" != nonono ]; then
 	: # --prune, --audit or --report alone: no backup, only those below
 elif [ "$run" = no ]; then
 	echo "$prog: dry run: nothing is packed or uploaded (add --run to back up)" >&2
-	set +e
-	"${bin}gb-scan" "${cfg_args[@]}" "$list" | "${bin}gb-plan" "${cfg_args[@]}" ${plan_args[@]+"${plan_args[@]}"} | "${bin}gb-commit" "${cfg_args[@]}" --dry-run
-	codes=("${PIPESTATUS[@]}")
-	set -e
-	check gb-scan "${codes[0]}"; check gb-plan "${codes[1]}"; check gb-commit "${codes[2]}"
+	stage gb-scan "$list" | stage gb-plan ${plan_args[@]+"${plan_args[@]}"} | stage gb-commit --dry-run | tee "$work/records"
+	outcome gb-scan gb-plan gb-commit
 else
-	set +e
-	"${bin}gb-scan" "${cfg_args[@]}" "$list" | "${bin}gb-plan" "${cfg_args[@]}" ${plan_args[@]+"${plan_args[@]}"} | "${bin}gb-pack" "${cfg_args[@]}" |
-		"${bin}gb-put" "${cfg_args[@]}" | "${bin}gb-commit" "${cfg_args[@]}"
-	codes=("${PIPESTATUS[@]}")
-	set -e
-	check gb-scan "${codes[0]}"; check gb-plan "${codes[1]}"; check gb-pack "${codes[2]}"
-	check gb-put "${codes[3]}"; check gb-commit "${codes[4]}"
+	stage gb-scan "$list" | stage gb-plan ${plan_args[@]+"${plan_args[@]}"} | stage gb-pack | stage gb-put | stage gb-commit | tee "$work/records"
+	outcome gb-scan gb-plan gb-pack gb-put gb-commit
+fi
+nothing_changed=no
+if [ "$run" = yes ] && grep -q '^{"kind":"plan",.*"nothing_to_do":true' "$work/records"; then
+	nothing_changed=yes
 fi
 if [ "$prune" = yes ]; then
 	if [ "$run" = no ]; then
-		set +e
-		"${bin}gb-prune" "${cfg_args[@]}"
-		code=$?
-		set -e
-		check gb-prune "$code"
+		stage gb-prune | tee "$work/records"
+		outcome gb-prune
 	elif [ "$failed" = no ]; then
 		# As the seed's `glacier.py --run && prune.py --delete`: only after
 		# a run that did not fail (warnings do not stop it).
-		set +e
-		"${bin}gb-prune" "${cfg_args[@]}" --delete
-		code=$?
-		set -e
-		check gb-prune "$code"
+		stage gb-prune --delete | tee "$work/records"
+		outcome gb-prune
+		! grep -q '^{"kind":"deleted"' "$work/records" || nothing_changed=no
 	else
 		echo "$prog: the run failed; not pruning" >&2
 	fi
 fi
 if [ "$audit" = yes ]; then
-	set +e
-	"${bin}gb-audit" "${cfg_args[@]}"
-	code=$?
-	set -e
-	if [ "$code" = 1 ]; then
-		echo "$prog: gb-audit found problems or failed (exit 1; see above)" >&2
-		failed=yes
-	else
-		check gb-audit "$code"
-	fi
+	stage gb-audit | tee "$work/records"
+	outcome gb-audit
 fi
 if [ "$report" = yes ]; then
-	set +e
-	"${bin}gb-report" "${cfg_args[@]}" --format text
-	code=$?
-	set -e
-	check gb-report "$code"
+	stage gb-report --format text | tee "$work/records"
+	outcome gb-report
 fi
+# Off a terminal the stages' lines come now: all of them, or, when the run
+# failed, only those that say why (an error and its hint), so that cron
+# mails the cause, not the figures of the stages that went well.
+for s in ${ran[@]+"${ran[@]}"}; do
+	[ -s "$work/$s.err" ] || continue
+	if [ "$failed$usage_error" = nono ]; then
+		cat "$work/$s.err" >&2
+	else
+		grep -E '^gb-[a-z]+: (error|hint): ' "$work/$s.err" >&2 || true
+	fi
+done
 final=$status
 if [ "$usage_error" = yes ]; then
 	final=2
 elif [ "$failed" = yes ]; then
 	final=1
-elif [ "$final" = 0 ] && [ "$run" = yes ] && grep -q ' gb-plan exit 0: nothing to do' "$stage_log" &&
-	! grep -q ' gb-prune exit 0: .*deleted [1-9]' "$stage_log"; then
+elif [ "$final" = 0 ] && [ "$nothing_changed" = yes ] && [ "$detailed" = yes ]; then
 	final=4
 fi
 if [ -n "$log" ]; then
-	if [ "$final" = 4 ]; then
-		printf '%s glacier.sh exit 4: %s\n' "$(stamp)" "$(sed -n 's/^[^ ]* gb-plan exit 0: //p' "$stage_log")" >>"$log"
+	if [ "$nothing_changed" = yes ] && [ "$final" = 0 ] || [ "$final" = 4 ]; then
+		printf '%s glacier.sh exit %s: %s\n' "$(stamp)" "$final" "$(sed -n 's/^[^ ]* gb-plan exit 0: //p' "$stage_log")" >>"$log"
 	else
 		cat "$stage_log" >>"$log"
 		printf '%s glacier.sh exit %s\n' "$(stamp)" "$final" >>"$log"
 	fi
-fi
-if [ "$final" = 4 ]; then
-	echo "$prog: nothing to do (exit 4)" >&2
 fi
 exit "$final"

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"io"
 
 	"github.com/gbarchive/gb/pkg/cli"
 	"github.com/gbarchive/gb/pkg/commit"
@@ -21,12 +22,11 @@ func main() {
 	var c command
 	cli.Main("gb-commit", "Commit uploaded bags to the inventory.", &c, &c.Settings, func(ctx context.Context, env cli.Env) error {
 		var st store.Store
+		var err error
 		if !c.DryRun {
-			var err error
-			if st, err = cli.OpenStore("gb-commit", &c.Settings, env.Stderr); err != nil {
-				return err
-			}
+			// Said only if the commit needs the store: gb-put said it first.
+			st, err = cli.OpenStore("gb-commit", &c.Settings, io.Discard)
 		}
-		return commit.Run(ctx, env.Stdin, env.Stdout, env.Stderr, commit.Options{Settings: &c.Settings, Store: st, Now: env.Now, DryRun: c.DryRun})
+		return commit.Run(ctx, env.Stdin, env.Stdout, env.Stderr, commit.Options{Settings: &c.Settings, Store: st, StoreErr: err, Now: env.Now, DryRun: c.DryRun})
 	})
 }

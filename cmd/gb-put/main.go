@@ -24,10 +24,8 @@ func main() {
 		if os.Getenv("GOMEMLIMIT") == "" {
 			debug.SetMemoryLimit(int64(c.S3Parallel+1)*16<<20 + 40<<20)
 		}
+		// A store that does not open is gb-put's failure, said in its summary too.
 		st, err := cli.OpenStore("gb-put", &c.Settings, env.Stderr)
-		if err != nil {
-			return err
-		}
-		return put.Run(ctx, env.Stdin, env.Stdout, env.Stderr, put.Options{Store: st, BagClass: c.BagStorageClass, Progress: c.Progress})
+		return put.Run(ctx, env.Stdin, env.Stdout, env.Stderr, put.Options{Store: st, StoreErr: err, BagClass: c.BagStorageClass, Progress: c.Progress})
 	})
 }

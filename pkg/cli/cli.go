@@ -145,6 +145,12 @@ func Run(name, description string, args []string, cli any, st *config.Settings, 
 		return fail(ExitUsage, err)
 	}
 	env.Now = now
+	// GB_CHECK_CONFIG=1: stop once the flags and glacier.cfg are read.
+	// glacier.sh checks them so before it starts the pipe, so that a
+	// mistake there is said once, not by every stage.
+	if os.Getenv("GB_CHECK_CONFIG") != "" {
+		return ExitOK
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// On a terminal, lines are written so that they never land inside the
@@ -165,6 +171,11 @@ func Run(name, description string, args []string, cli any, st *config.Settings, 
 		switch {
 		case err == nil:
 			return ExitOK
+		case records.Quiet(err):
+			// Said already, by the stage that failed first or by the
+			// reader that went away: only the log notes why this one stopped.
+			last.last = name + ": " + err.Error()
+			return ExitFailure
 		case errors.Is(err, records.ErrWarnings):
 			fmt.Fprintf(env.Stderr, "%s: warning: %v\n", name, err)
 			return ExitWarnings
@@ -189,7 +200,8 @@ func failTo(w io.Writer, name string, code int, err error) int {
 }
 
 // lastLine passes writes through and remembers the last line that is not
-// a hint, which is the command's summary (or its error) for the log.
+// a hint or a warning, which is the command's summary (or its error) for
+// the log: a run with warnings keeps its figures there.
 type lastLine struct {
 	w    io.Writer
 	line []byte
@@ -199,7 +211,7 @@ type lastLine struct {
 func (l *lastLine) Write(p []byte) (int, error) {
 	for _, c := range p {
 		if c == '\n' {
-			if s := string(l.line); s != "" && !strings.Contains(s, ": hint: ") {
+			if s := string(l.line); s != "" && !strings.Contains(s, ": hint: ") && !strings.Contains(s, ": warning: ") {
 				l.last = s
 			}
 			l.line = l.line[:0]

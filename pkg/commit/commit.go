@@ -6,6 +6,7 @@ package commit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +30,10 @@ import (
 type Options struct {
 	Settings *config.Settings
 	Store    store.Store // nil in a dry run
+	// StoreErr is why the store could not be opened: said only when the
+	// store is needed, so that a destination gb-put already refused is
+	// not refused twice.
+	StoreErr error
 	Now      time.Time
 	DryRun   bool
 	Input    string
@@ -36,7 +41,8 @@ type Options struct {
 
 // Committed is the stage's summary record.
 type Committed struct {
-	Kind           string   `json:"kind"`
+	Kind string `json:"kind"`
+	records.Outcome
 	Inventory      string   `json:"inventory"`
 	DryRun         bool     `json:"dry_run"`
 	BagsCommitted  int      `json:"bags_committed"`
@@ -89,8 +95,23 @@ type state struct {
 }
 
 // Run applies the records of in to the inventory.
-func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) (err error) {
 	st := opts.Settings
+	// On failure too the summary ends the output, with what was applied.
+	var s *state
+	written := false
+	defer func() {
+		sum := Committed{Kind: records.KindCommitted}
+		if s != nil {
+			sum = s.sum
+		}
+		err = records.Finish(out, err, written, &sum)
+	}()
+	up := records.NewUpstream("gb-put", records.KindPut)
+	if opts.DryRun {
+		up = records.NewUpstream("gb-plan", records.KindPlan)
+	}
+	planUp := records.NewUpstream("gb-plan", records.KindPlan)
 	name := opts.Input
 	if name == "" {
 		name = "stdin"
@@ -104,7 +125,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err != nil {
 		return err
 	}
-	s := &state{opts: opts, inv: inv, out: st.InventoryFile, bags: map[string]*plannedBag{}, partsUp: map[string]map[int]string{}, done: map[string]bool{}}
+	s = &state{opts: opts, inv: inv, out: st.InventoryFile, bags: map[string]*plannedBag{}, partsUp: map[string]map[int]string{}, done: map[string]bool{}}
 	if opts.DryRun {
 		s.out = filepath.Join(filepath.Dir(st.InventoryFile), "inventory_dryrun.json")
 	}
@@ -118,6 +139,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	planSeen := false
 	planDirty := 0
 	err = r.Each(func(l records.Line) error {
+		up.Note(l)
 		switch l.Kind {
 		case records.KindSource:
 			sources[l.Get("source").String()] = inventory.Source{Mode: l.Get("mode").String(), Encrypt: l.Get("encrypt").Bool()}
@@ -208,8 +230,15 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			}
 			forgets = append(forgets, inventory.KeyOf(k))
 		case records.KindPlan:
-			planSeen = true
-			planDirty = int(l.Get("atoms_new").Int() + l.Get("atoms_changed").Int())
+			// A failed plan planned nothing: as if it never came. Passed
+			// on, so that the end of the pipe holds every stage's summary.
+			if planUp.Note(l); !planUp.Failed() {
+				planSeen = true
+				planDirty = int(l.Get("atoms_new").Int() + l.Get("atoms_changed").Int())
+			}
+			return w.WriteRaw(l.Raw)
+		case records.KindScan:
+			return w.WriteRaw(l.Raw)
 		case records.KindGone:
 			k, err := l.PathField("atom")
 			if err != nil {
@@ -218,7 +247,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			if t, err := time.Parse(time.RFC3339Nano, l.Get("gone_since").String()); err == nil {
 				gones[inventory.KeyOf(k)] = t.UTC()
 			}
-		case records.KindRetire, records.KindScan, records.KindAtom:
+		case records.KindRetire, records.KindAtom:
 			// Commit works these out from the inventory itself.
 		default:
 			if err := w.WriteRaw(l.Raw); err != nil {
@@ -328,32 +357,56 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		}
 	}
 	s.sum.NextBag = inv.NextBag
-	if !opts.DryRun && opts.Store != nil && (s.sum.BagsCommitted > 0 || s.sum.AtomsForgotten > 0 || len(s.sum.BagsRetired) > 0) {
+	if !opts.DryRun && (opts.Store != nil || opts.StoreErr != nil) && (s.sum.BagsCommitted > 0 || s.sum.AtomsForgotten > 0 || len(s.sum.BagsRetired) > 0) {
+		if opts.StoreErr != nil {
+			return opts.StoreErr
+		}
 		files, err := s.uploadSystem(ctx)
 		s.sum.SystemFiles = files
 		if err != nil {
 			return fmt.Errorf("inventory saved, but uploading system files failed (the next run retries): %w", err)
 		}
 	}
+	result := s.result(up, planSeen)
+	s.sum.Outcome, written = records.OutcomeOf(result), true
 	if err := w.Write(s.sum); err != nil {
 		return err
 	}
-	what := "inventory saved"
-	if opts.DryRun {
-		what = "dry run: " + s.out + " written"
+	if result == nil || errors.Is(result, records.ErrWarnings) {
+		fmt.Fprintf(errOut, "gb-commit: %d bags committed (%s), %d atoms packed, %d kept, %d forgotten, %d pending; %s\n",
+			s.sum.BagsCommitted, cost.Bytes(s.sum.BytesCommitted), s.sum.AtomsPacked, s.sum.AtomsKept, s.sum.AtomsForgotten, s.sum.AtomsPending, s.what())
 	}
-	fmt.Fprintf(errOut, "gb-commit: %d bags committed (%s), %d atoms packed, %d kept, %d forgotten, %d pending; %s\n",
-		s.sum.BagsCommitted, cost.Bytes(s.sum.BytesCommitted), s.sum.AtomsPacked, s.sum.AtomsKept, s.sum.AtomsForgotten, s.sum.AtomsPending, what)
 	if err := w.Err(); err != nil {
 		return err
 	}
+	return result
+}
+
+// result is how the commit ends: failed, quietly, when a stage before it
+// failed (it said why); else failed when bags failed or the plan never
+// came. Every error says what was done, and only that.
+func (s *state) result(up *records.Upstream, planSeen bool) error {
+	if err := up.Err(fmt.Sprintf("%d uploaded bags committed, %s", s.sum.BagsCommitted, s.what())); err != nil {
+		return err
+	}
 	if !planSeen {
-		return fmt.Errorf("input ended before the plan summary: committed %d uploaded bags, applied no forgets; run again", s.sum.BagsCommitted)
+		return fmt.Errorf("input ended before the plan summary: committed %d uploaded bags, applied no forgets, %s; run again", s.sum.BagsCommitted, s.what())
 	}
 	if len(s.sum.BagsFailed) > 0 {
 		return fmt.Errorf("%d bags failed to upload; their atoms are retried on the next run", len(s.sum.BagsFailed))
 	}
 	return nil
+}
+
+// what says what became of the inventory file.
+func (s *state) what() string {
+	switch {
+	case !s.saved:
+		return "inventory unchanged"
+	case s.opts.DryRun:
+		return "dry run: " + s.out + " written"
+	}
+	return "inventory saved"
 }
 
 func parseBag(l records.Line, name string) (*plannedBag, error) {

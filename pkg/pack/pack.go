@@ -79,20 +79,27 @@ type packer struct {
 	listFile  string              // from the source records: where key.txt is looked for
 	ks        *keys.Keys          // loaded with the first encrypted bag
 	sum       records.PackSummary // what was staged
+	upstream  *records.Upstream   // gb-plan's summary
 }
 
 // Run packs every bag record of in.
-func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) (err error) {
 	st := opts.Settings
+	p := &packer{ctx: ctx, st: st, out: out, staged: map[string]int64{},
+		sum: records.PackSummary{Kind: records.KindPack}, upstream: records.NewUpstream("gb-plan", records.KindPlan)}
+	// On failure too the summary ends the output, with what was packed.
+	written := false
+	defer func() { err = records.Finish(out, err, written, &p.sum) }()
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Poll == 0 {
 		opts.Poll = 500 * time.Millisecond
 	}
-	name := opts.Input
-	if name == "" {
-		name = "stdin"
+	p.opts = opts
+	p.name = opts.Input
+	if p.name == "" {
+		p.name = "stdin"
 	}
 	if err := os.MkdirAll(st.StagingDir, 0o700); err != nil {
 		return fmt.Errorf("staging dir: %w", err)
@@ -100,7 +107,6 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	if err := os.MkdirAll(st.ManifestDir, 0o755); err != nil {
 		return fmt.Errorf("manifest dir: %w", err)
 	}
-	p := &packer{ctx: ctx, st: st, opts: opts, name: name, out: out, staged: map[string]int64{}, sum: records.PackSummary{Kind: records.KindPack}}
 	// Staging holds this run's bags, and the complete bags an interrupted
 	// run left that this run may plan again under the same id: those are
 	// reused, not packed again, so gb-put can resume or adopt their upload
@@ -129,11 +135,15 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	defer p.mounter.Close()
 
 	p.w = records.NewWriter(out)
-	err := records.NewReader(in, name).Each(p.record)
-	if err != nil {
+	if err := records.NewReader(in, p.name).Each(p.record); err != nil {
 		return err
 	}
 	if err := p.w.Err(); err != nil {
+		return err
+	}
+	// Without the plan's summary, leftovers may be what the plan was
+	// still to hand out: they stay for the next run.
+	if err := p.upstream.Err(packedSoFar(p.sum.Bags)); err != nil {
 		return err
 	}
 	// Left by an interrupted run and not planned again: nothing will
@@ -143,15 +153,29 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	}
 	p.total.Done()
 	p.prog.Close()
-	fmt.Fprintf(p.errOut, "gb-pack: %d bags packed, %s from %s of files\n", p.sum.Bags, cost.Bytes(p.sum.Bytes), cost.Bytes(p.sum.ContentBytes))
+	var result error
 	if p.sum.Warnings > 0 {
-		return fmt.Errorf("%d entries were skipped or changed while packed: %w", p.sum.Warnings, records.ErrWarnings)
+		result = fmt.Errorf("%d entries were skipped or changed while packed: %w", p.sum.Warnings, records.ErrWarnings)
 	}
-	return nil
+	p.sum.Outcome, written = records.OutcomeOf(result), true
+	if err := p.w.Write(p.sum); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.errOut, "gb-pack: %d bags packed, %s from %s of files\n", p.sum.Bags, cost.Bytes(p.sum.Bytes), cost.Bytes(p.sum.ContentBytes))
+	return result
+}
+
+// packedSoFar says what gb-pack did before its input ended early.
+func packedSoFar(bags int) string {
+	if bags == 0 {
+		return "nothing was packed"
+	}
+	return fmt.Sprintf("only %d bags were packed", bags)
 }
 
 // record packs a bag record and passes every other record on.
 func (p *packer) record(l records.Line) error {
+	p.upstream.Note(l)
 	if l.Kind == records.KindSource {
 		src, err := records.Decode[records.Source](l)
 		if err != nil {

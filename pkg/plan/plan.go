@@ -115,7 +115,8 @@ type Retire struct {
 
 // Summary is the plan's last record.
 type Summary struct {
-	Kind             string    `json:"kind"`
+	Kind string `json:"kind"`
+	records.Outcome
 	At               time.Time `json:"at"`
 	Year             int       `json:"year"`
 	TargetBytes      int64     `json:"target_bytes"`
@@ -169,8 +170,12 @@ type partIn struct {
 }
 
 // Run reads scan records from in and writes the plan to out.
-func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) (err error) {
 	st := opts.Settings
+	// On failure too the summary ends the output, and only it.
+	sum, written := Summary{Kind: records.KindPlan}, false
+	defer func() { err = records.Finish(out, err, written, &sum) }()
+	up := records.NewUpstream("gb-scan", records.KindScan)
 	inv, err := inventory.Load(st.InventoryFile)
 	if err != nil {
 		return err
@@ -234,10 +239,15 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 			}
 			atoms = append(atoms, a)
 		case records.KindScan:
+			if up.Note(l); up.Failed() {
+				return up.Err("")
+			}
 			if !l.Get("complete").Bool() {
 				return l.Errorf(name, "the scan summary says the scan did not complete")
 			}
 			complete = true
+			// Passed on, so that the end of the pipe holds every stage's summary.
+			return pw.WriteRaw(l.Raw)
 		default:
 			if err := pw.WriteRaw(l.Raw); err != nil {
 				return err
@@ -249,12 +259,12 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		return err
 	}
 	if !complete {
-		return &records.LineError{Name: name, Line: 0, Msg: "input ended without the scan summary record; nothing planned", Hint: "was gb-scan interrupted or did it fail? run the scan again"}
+		return up.Err("nothing was planned")
 	}
 
 	prices := st.Prices()
 	now := opts.Now
-	sum := Summary{Kind: records.KindPlan, At: now, Year: now.Year(), TargetBytes: st.TargetBytes(), KeepDeletedDays: st.KeepDeletedDays}
+	sum = Summary{Kind: records.KindPlan, At: now, Year: now.Year(), TargetBytes: st.TargetBytes(), KeepDeletedDays: st.KeepDeletedDays}
 	next := inv.NextBag
 	sum.Operations = ops.names
 	dirtyBySource := map[string][]atomIn{}
@@ -501,6 +511,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	sum.EarlyDeletionFee = cost.Round(sum.EarlyDeletionFee)
 	sum.NextBag = next
 	sum.NothingToDo = sum.Bags == 0 && sum.AtomsForgotten == 0
+	sum.Outcome, written = records.OutcomeOf(nil), true
 	if err := w.Write(sum); err != nil {
 		return err
 	}

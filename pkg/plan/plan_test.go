@@ -60,8 +60,9 @@ func TestPlanGolden(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), o.Error) || !config.IsConfigError(err) {
 					t.Fatalf("error %v, want a config error with %q", err, o.Error)
 				}
-				if out.Len() > 0 {
-					t.Fatalf("a refused plan wrote records:\n%s", out.String())
+				// A refused plan writes its failed summary, and only it.
+				if !bytes.HasPrefix(out.Bytes(), []byte(`{"kind":"plan","status":"failed"`)) || bytes.Count(out.Bytes(), []byte("\n")) != 1 {
+					t.Fatalf("a refused plan wrote more than its failed summary:\n%s", out.String())
 				}
 				return
 			}

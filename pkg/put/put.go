@@ -21,8 +21,11 @@ import (
 // Options configure uploads.
 type Options struct {
 	Store store.Store
-	Now   func() time.Time
-	Input string
+	// StoreErr is why the store could not be opened; Run fails with it
+	// (and its summary says so).
+	StoreErr error
+	Now      func() time.Time
+	Input    string
 	// BagClass is the storage class for bags (DEEP_ARCHIVE).
 	BagClass string
 	// Progress is the progress setting: auto (or ""), always or never.
@@ -30,13 +33,23 @@ type Options struct {
 }
 
 // Run uploads every packed record of in.
-func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
-	if opts.BagClass == "" {
-		opts.BagClass = store.DeepArchive
+func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) (err error) {
+	// On failure too the summary ends the output, with what was stored.
+	u := &putter{ctx: ctx, opts: opts, sum: records.PutSummary{Kind: records.KindPut}, upstream: records.NewUpstream("gb-pack", records.KindPack)}
+	if opts.Store != nil {
+		u.sum.Store = opts.Store.String()
 	}
-	name := opts.Input
-	if name == "" {
-		name = "stdin"
+	written := false
+	defer func() { err = records.Finish(out, err, written, &u.sum) }()
+	if opts.StoreErr != nil {
+		return opts.StoreErr
+	}
+	if u.opts.BagClass == "" {
+		u.opts.BagClass = store.DeepArchive
+	}
+	u.name = opts.Input
+	if u.name == "" {
+		u.name = "stdin"
 	}
 	if c, ok := opts.Store.(store.Checker); ok {
 		if err := c.Check(ctx); err != nil {
@@ -47,78 +60,109 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	// as its bytes are sent, and the run's totals below.
 	prog := progress.New(errOut, opts.Progress)
 	defer prog.Close()
-	errOut = prog.Stderr()
+	u.errOut = prog.Stderr()
 	in = prog.Input(in)
-	total := prog.Counter("gb-put", "bags", progress.RateBytes)
+	u.total = prog.Counter("gb-put", "bags", progress.RateBytes)
 
-	w := records.NewWriter(out)
-	r := records.NewReader(in, name)
-	failed, stored, adopted := 0, 0, 0
-	var storedBytes, sentBytes int64
-	err := r.Each(func(l records.Line) error {
-		if l.Kind != records.KindPacked {
-			return w.WriteRaw(l.Raw)
-		}
-		p, err := parsePacked(l, name)
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		// gb-commit reads packed records too (incomplete atoms, leftovers).
-		if err := w.WriteRaw(l.Raw); err != nil {
-			return err
-		}
-		job := total.Bar(p.bag, p.size)
-		up, err := upload(ctx, opts, p, errOut, job)
-		fault.Point("put.stored")
-		if err != nil {
-			job.Fail()
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			failed++
-			fmt.Fprintf(errOut, "gb-put: error: bag %s: %v\n", p.bag, err)
-			return w.Write(records.Failed{Kind: records.KindFailed, Bag: p.bag, Key: p.key, Error: err.Error()})
-		}
-		job.Done()
-		total.AddItems(1)
-		if err := w.Write(up); err != nil {
-			return err
-		}
-		stored++
-		storedBytes += up.Bytes
-		sentBytes += up.SentBytes
-		if up.Adopted {
-			adopted++
-		}
-		// The staged copy goes only once the stored one is checked.
-		// gb-pack's note beside the staged bag (FILE.packed.json) goes too.
-		staged := []string{p.file, layout.Sidecar(p.file)}
-		if p.manifestStaged {
-			staged = append(staged, p.manifest)
-		}
-		for _, f := range staged {
-			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-				fmt.Fprintf(errOut, "gb-put: warning: remove staged %s: %v\n", f, err)
-			}
-		}
-		return nil
-	})
+	u.w = records.NewWriter(out)
+	if err := records.NewReader(in, u.name).Each(u.record); err != nil {
+		return err
+	}
+	if err := u.w.Err(); err != nil {
+		return err
+	}
+	var result error
+	if u.sum.Failed > 0 {
+		result = fmt.Errorf("%d bags were not uploaded (%s); their atoms are retried on the next run", u.sum.Failed, u.firstFail)
+	} else if err := u.upstream.Err(fmt.Sprintf("%d bags stored", u.sum.Bags)); err != nil {
+		return err
+	}
+	u.sum.Outcome, written = records.OutcomeOf(result), true
+	if err := u.w.Write(u.sum); err != nil {
+		return err
+	}
+	u.total.Done()
+	prog.Close()
+	if result != nil {
+		return result // its one line says what counts
+	}
+	s := u.sum
+	fmt.Fprintf(u.errOut, "gb-put: %d bags stored (%s, %s sent, %d already there), %d failed, at %s\n", s.Bags, cost.Bytes(s.Bytes), cost.Bytes(s.SentBytes), s.Adopted, s.Failed, opts.Store)
+	return nil
+}
+
+// putter is one gb-put run.
+type putter struct {
+	ctx       context.Context
+	opts      Options
+	name      string // the input, for errors
+	errOut    io.Writer
+	w         *records.Writer
+	total     *progress.Job
+	upstream  *records.Upstream  // gb-pack's summary
+	sum       records.PutSummary // what was stored
+	firstFail string             // why the first bag that failed did
+}
+
+// record uploads the bag of a packed record and passes every record on.
+func (u *putter) record(l records.Line) error {
+	u.upstream.Note(l)
+	if l.Kind != records.KindPacked {
+		return u.w.WriteRaw(l.Raw)
+	}
+	p, err := parsePacked(l, u.name)
 	if err != nil {
 		return err
 	}
-	if err := w.Err(); err != nil {
+	if err := u.ctx.Err(); err != nil {
 		return err
 	}
-	total.Done()
-	prog.Close()
-	fmt.Fprintf(errOut, "gb-put: %d bags stored (%s, %s sent, %d already there), %d failed, at %s\n", stored, cost.Bytes(storedBytes), cost.Bytes(sentBytes), adopted, failed, opts.Store)
-	if failed > 0 {
-		return fmt.Errorf("%d bags were not uploaded; their atoms are retried on the next run", failed)
+	// gb-commit reads packed records too (incomplete atoms, leftovers).
+	if err := u.w.WriteRaw(l.Raw); err != nil {
+		return err
 	}
+	job := u.total.Bar(p.bag, p.size)
+	up, err := upload(u.ctx, u.opts, p, u.errOut, job)
+	fault.Point("put.stored")
+	if err != nil {
+		job.Fail()
+		if u.ctx.Err() != nil {
+			return u.ctx.Err()
+		}
+		u.sum.Failed++
+		if u.firstFail == "" {
+			// Said once at the end: a full store fails every bag alike.
+			u.firstFail = fmt.Sprintf("bag %s: %v", p.bag, err)
+		}
+		return u.w.Write(records.Failed{Kind: records.KindFailed, Bag: p.bag, Key: p.key, Error: err.Error()})
+	}
+	job.Done()
+	u.total.AddItems(1)
+	if err := u.w.Write(up); err != nil {
+		return err
+	}
+	u.sum.Bags++
+	u.sum.Bytes += up.Bytes
+	u.sum.SentBytes += up.SentBytes
+	if up.Adopted {
+		u.sum.Adopted++
+	}
+	u.removeStaged(p)
 	return nil
+}
+
+// removeStaged removes a bag's staged files once the stored copy is
+// checked, gb-pack's note beside it (FILE.packed.json) included.
+func (u *putter) removeStaged(p packedIn) {
+	staged := []string{p.file, layout.Sidecar(p.file)}
+	if p.manifestStaged {
+		staged = append(staged, p.manifest)
+	}
+	for _, f := range staged {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(u.errOut, "gb-put: warning: remove staged %s: %v\n", f, err)
+		}
+	}
 }
 
 type packedIn struct {

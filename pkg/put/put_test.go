@@ -37,6 +37,7 @@ func TestProgress(t *testing.T) {
 				fmt.Fprintf(&in, `{"kind":"packed","bag":"bag_%06d","key":"2026-backup/bag_%06d.tar","file":%q,"bytes":%d,"sha256":%q,"manifest":%q,"manifest_key":"2026-backup/manifests/bag_%06d.manifest.ndjson"}`+"\n",
 					i, i, f, len(b), hex.EncodeToString(sum[:]), m, i)
 			}
+			in.WriteString(`{"kind":"pack","status":"ok","bags":2}` + "\n")
 			var out, errOut bytes.Buffer
 			if err := put.Run(context.Background(), &in, &out, &errOut, put.Options{Store: st, Progress: mode}); err != nil {
 				t.Fatalf("%v\n%s", err, errOut.String())

@@ -80,8 +80,11 @@ func unwrap(err error) error {
 }
 
 // Run scans the sources of opts.ListFile and writes records to out.
-func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) error {
+func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) (err error) {
 	st := opts.Settings
+	// On failure too the summary ends the output (with complete false).
+	sum, written := records.ScanSummary{Kind: records.KindScan, List: opts.ListFile}, false
+	defer func() { err = records.Finish(out, err, written, &sum) }()
 	// Progress on stderr (a terminal, or progress = always): nothing is
 	// known in advance, so counts and their rate.
 	prog := progress.New(errOut, st.Progress)
@@ -118,7 +121,7 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	}
 	s := &scanner{ex: ex, sem: make(chan struct{}, jobs), w: records.NewWriter(out), errW: errOut,
 		prog: prog.Counter("gb-scan", "atoms", progress.RateFiles), enc: enc, jobs: jobs, target: st.TargetBytes()}
-	sum := records.ScanSummary{Kind: records.KindScan, List: opts.ListFile, Sources: len(sources), TargetBytes: st.TargetBytes()}
+	sum.Sources, sum.TargetBytes = len(sources), st.TargetBytes()
 
 	for _, src := range sources {
 		srcKeys := ""
@@ -144,10 +147,11 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	}
 	sum.Warnings = s.warn
 	sum.Complete = true
-	sum.Status = records.StatusOK
+	var result error
 	if s.warn > 0 {
-		sum.Status = records.StatusWarnings
+		result = fmt.Errorf("%d entries could not be read: %w", s.warn, records.ErrWarnings)
 	}
+	sum.Outcome, written = records.OutcomeOf(result), true
 	if err := s.emit(sum); err != nil {
 		return err
 	}
@@ -158,10 +162,7 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 		unread = fmt.Sprintf(" (%d remote not readable, kept as last backed up)", sum.Unavailable)
 	}
 	fmt.Fprintf(errOut, "gb-scan: %d sources%s, %d atoms, %d files, %s\n", sum.Sources, unread, sum.Atoms, sum.Files, cost.Bytes(sum.Bytes))
-	if s.warn > 0 {
-		return fmt.Errorf("%d entries could not be read: %w", s.warn, records.ErrWarnings)
-	}
-	return nil
+	return result
 }
 
 // encryption is what encrypt.txt and the keys say.
