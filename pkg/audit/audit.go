@@ -16,25 +16,20 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gbarchive/gb/pkg/analysis"
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/cost"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/inventory"
-	"github.com/gbarchive/gb/pkg/prune"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
 	"golang.org/x/sync/errgroup"
-)
-
-// Record kinds written by gb-audit.
-const (
-	KindFinding = "finding"
-	KindAudit   = "audit"
 )
 
 // Problems a finding names.
@@ -85,53 +80,11 @@ type Options struct {
 	Parallel int
 }
 
-// Finding is one disagreement between the inventory and the store.
-type Finding struct {
-	Kind     string `json:"kind"`
-	Problem  string `json:"problem"`
-	Severity string `json:"severity"`
-	Key      string `json:"key"`
-	Bag      string `json:"bag,omitempty"`
-	Atoms    int    `json:"atoms,omitempty"`
-	Expected any    `json:"expected,omitempty"`
-	Found    any    `json:"found,omitempty"`
-	// Orphans and uploads, as gb-prune's orphan record.
-	Object        string    `json:"object,omitempty"`
-	Reason        string    `json:"reason,omitempty"`
-	UploadID      string    `json:"upload_id,omitempty"`
-	Bytes         int64     `json:"bytes,omitempty"`
-	StorageClass  string    `json:"storage_class,omitempty"`
-	UploadedAt    time.Time `json:"uploaded_at,omitzero"`
-	AgeDays       *float64  `json:"age_days,omitempty"`
-	Fee           *float64  `json:"early_deletion_fee_usd,omitempty"`
-	DeletableFrom time.Time `json:"deletable_from,omitzero"`
-	Detail        string    `json:"detail"`
-}
-
-// Summary is the "audit" record, written last.
-type Summary struct {
-	Kind        string         `json:"kind"`
-	Store       string         `json:"store"`
-	Inventory   string         `json:"inventory"`
-	At          time.Time      `json:"at"`
-	Bags        int            `json:"bags"`
-	BagsRetired int            `json:"bags_retired"`
-	BagsChecked int            `json:"bags_checked"`
-	Objects     int            `json:"objects"`
-	SystemYear  int            `json:"system_year,omitempty"`
-	Orphans     int            `json:"orphans"`
-	Waiting     int            `json:"orphans_waiting"` // retired bags and their manifests inside the minimum storage period; not problems
-	OrphanBytes int64          `json:"orphan_bytes"`
-	Uploads     int            `json:"uploads"`
-	Findings    int            `json:"findings"`
-	Problems    map[string]int `json:"problems"`
-	Clean       bool           `json:"clean"`
-}
-
 // ProblemsError is what Run returns when the audit found something: the
-// command exits 1.
+// store and the inventory disagree. The command exits 3 (done, with
+// findings); a failure to audit is any other error (exit 1).
 type ProblemsError struct {
-	Summary Summary
+	Summary records.Audit
 	hint    string
 }
 
@@ -153,6 +106,10 @@ func (e *ProblemsError) Error() string {
 // HintText says what to do about the worst problem found.
 func (e *ProblemsError) HintText() string { return e.hint }
 
+// ExitCode implements exitcode.Coder: findings are an outcome, not a
+// failure to audit.
+func (e *ProblemsError) ExitCode() int { return exitcode.Warnings }
+
 func rank(problem string) int {
 	switch severity[problem] {
 	case SevError:
@@ -163,52 +120,82 @@ func rank(problem string) int {
 	return 2
 }
 
+// auditor is one audit: what it read and what it found.
+type auditor struct {
+	opts     Options
+	inv      *inventory.Inventory
+	a        *analysis.Analysis
+	uploads  []store.Upload
+	sum      records.Audit
+	findings []records.Finding
+	atoms    map[string]int // bag id -> atoms referring to it
+}
+
 // Run audits the store against the inventory. It reads no input (in may
 // be nil). It returns a *ProblemsError when there are findings.
 func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
+	au, err := load(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := au.checkBags(ctx); err != nil {
+		return err
+	}
+	au.checkManifests()
+	au.checkSystem()
+	au.checkStrays()
+	au.checkOrphans()
+	au.checkUploads()
+	return au.report(out, errOut)
+}
+
+// load reads the inventory and lists the store.
+func load(ctx context.Context, opts Options) (*auditor, error) {
 	st := opts.Settings
-	now := opts.Now
 	_, statErr := os.Stat(st.InventoryFile)
 	inv, err := inventory.Load(st.InventoryFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	objs, err := prune.ListObjects(ctx, opts.Store)
+	objs, err := analysis.ListObjects(ctx, opts.Store)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a := prune.Analyze(inv, objs)
+	a := analysis.Analyze(inv, objs)
 	if errors.Is(statErr, fs.ErrNotExist) && a.Bags > 0 {
-		return prune.CheckInventory(st.InventoryFile, true, a, opts.Store)
+		return nil, analysis.CheckInventory(st.InventoryFile, true, a, opts.Store)
 	}
-	uploads, err := prune.ListUploads(ctx, opts.Store)
+	uploads, err := analysis.ListUploads(ctx, opts.Store)
 	if err != nil {
-		return err
+		return nil, err
 	}
-
-	w := records.NewWriter(out)
-	sum := Summary{Kind: KindAudit, Store: opts.Store.String(), Inventory: st.InventoryFile, At: now, Objects: len(objs), Problems: map[string]int{},
-		Bags: len(a.Referenced), BagsRetired: len(inv.Bags) - len(a.Referenced), Uploads: len(uploads)}
-	var findings []Finding
-	add := func(f Finding) {
-		f.Kind, f.Severity = KindFinding, severity[f.Problem]
-		findings = append(findings, f)
-	}
-
-	atoms := map[string]int{}
+	au := &auditor{opts: opts, inv: inv, a: a, uploads: uploads, atoms: map[string]int{},
+		sum: records.Audit{Kind: records.KindAudit, Store: opts.Store.String(), Inventory: st.InventoryFile, At: opts.Now, Objects: len(objs),
+			Problems: map[string]int{}, Bags: len(a.Referenced), BagsRetired: len(inv.Bags) - len(a.Referenced), Uploads: len(uploads)}}
 	for _, at := range inv.Atoms {
 		for _, id := range at.Bags {
-			atoms[id]++
+			au.atoms[id]++
 		}
 	}
-	// Bags the inventory needs, with what the store recorded of them.
+	return au, nil
+}
+
+func (au *auditor) add(f records.Finding) {
+	f.Kind, f.Severity = records.KindFinding, severity[f.Problem]
+	au.findings = append(au.findings, f)
+}
+
+// checkBags compares each bag the inventory needs with what the store
+// recorded of it.
+func (au *auditor) checkBags(ctx context.Context) error {
+	inv, a := au.inv, au.a
 	var present []string
 	for _, id := range inv.SortedBagIDs() {
 		if _, ok := a.Objects[inv.Bags[id].Key]; ok && a.Referenced[id] {
 			present = append(present, id)
 		}
 	}
-	infos, err := describe(ctx, opts, a, inv, present)
+	infos, err := describe(ctx, au.opts, a, inv, present)
 	if err != nil {
 		return err
 	}
@@ -218,95 +205,131 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	}
 	for _, id := range inv.SortedBagIDs() {
 		b := inv.Bags[id]
-		if !a.Referenced[id] {
-			continue
-		}
-		if missing[id] {
-			add(Finding{Problem: MissingBag, Key: b.Key, Bag: id, Atoms: atoms[id], Bytes: b.Bytes,
-				Detail: fmt.Sprintf("%s is not in the store; %s", id, notBackedUp(atoms[id]))})
-			continue
-		}
-		o := infos[id]
-		sum.BagsChecked++
-		if o.Size != b.Bytes {
-			add(Finding{Problem: SizeMismatch, Key: b.Key, Bag: id, Atoms: atoms[id], Expected: b.Bytes, Found: o.Size,
-				Detail: fmt.Sprintf("%s is %d bytes in the store, %d in the inventory", id, o.Size, b.Bytes)})
-		}
 		switch {
-		case o.SHA256 == "":
-			add(Finding{Problem: ChecksumUnknown, Key: b.Key, Bag: id, Atoms: atoms[id], Expected: b.SHA256,
-				Detail: fmt.Sprintf("the store has no SHA-256 recorded for %s (replaced outside gb?)", id)})
-		case b.SHA256 != "" && !strings.EqualFold(o.SHA256, b.SHA256):
-			add(Finding{Problem: ChecksumMismatch, Key: b.Key, Bag: id, Atoms: atoms[id], Expected: b.SHA256, Found: o.SHA256,
-				Detail: fmt.Sprintf("%s has SHA-256 %s in the store, %s in the inventory", id, short(o.SHA256), short(b.SHA256))})
-		}
-		if b.StorageClass != "" && o.StorageClass != b.StorageClass {
-			add(Finding{Problem: ClassMismatch, Key: b.Key, Bag: id, Atoms: atoms[id], Expected: b.StorageClass, Found: o.StorageClass,
-				Detail: fmt.Sprintf("%s is %s in the store, %s in the inventory", id, o.StorageClass, b.StorageClass)})
+		case !a.Referenced[id]:
+		case missing[id]:
+			au.add(records.Finding{Problem: MissingBag, Key: b.Key, Bag: id, Atoms: au.atoms[id], Bytes: b.Bytes,
+				Detail: fmt.Sprintf("%s is not in the store; %s", id, notBackedUp(au.atoms[id]))})
+		default:
+			au.sum.BagsChecked++
+			au.compare(id, b, infos[id])
 		}
 	}
-	for _, id := range inv.SortedBagIDs() {
-		b := inv.Bags[id]
-		if !a.Referenced[id] || b.ManifestKey == "" {
+	return nil
+}
+
+// compare checks one stored bag against the inventory's record of it.
+func (au *auditor) compare(id string, b *inventory.Bag, o store.ObjectInfo) {
+	atoms := au.atoms[id]
+	if o.Size != b.Bytes {
+		au.add(records.Finding{Problem: SizeMismatch, Key: b.Key, Bag: id, Atoms: atoms, Expected: b.Bytes, Found: o.Size,
+			Detail: fmt.Sprintf("%s is %d bytes in the store, %d in the inventory", id, o.Size, b.Bytes)})
+	}
+	switch {
+	case o.SHA256 == "":
+		au.add(records.Finding{Problem: ChecksumUnknown, Key: b.Key, Bag: id, Atoms: atoms, Expected: b.SHA256,
+			Detail: fmt.Sprintf("the store has no SHA-256 recorded for %s (replaced outside gb?)", id)})
+	case b.SHA256 != "" && !strings.EqualFold(o.SHA256, b.SHA256):
+		au.add(records.Finding{Problem: ChecksumMismatch, Key: b.Key, Bag: id, Atoms: atoms, Expected: b.SHA256, Found: o.SHA256,
+			Detail: fmt.Sprintf("%s has SHA-256 %s in the store, %s in the inventory", id, short(o.SHA256), short(b.SHA256))})
+	}
+	if b.StorageClass != "" && o.StorageClass != b.StorageClass {
+		au.add(records.Finding{Problem: ClassMismatch, Key: b.Key, Bag: id, Atoms: atoms, Expected: b.StorageClass, Found: o.StorageClass,
+			Detail: fmt.Sprintf("%s is %s in the store, %s in the inventory", id, o.StorageClass, b.StorageClass)})
+	}
+}
+
+// checkManifests looks for the manifest of every bag the inventory needs.
+func (au *auditor) checkManifests() {
+	for _, id := range au.inv.SortedBagIDs() {
+		b := au.inv.Bags[id]
+		if !au.a.Referenced[id] || b.ManifestKey == "" {
 			continue
 		}
-		if _, ok := a.Objects[b.ManifestKey]; !ok {
-			add(Finding{Problem: MissingManifest, Key: b.ManifestKey, Bag: id,
+		if _, ok := au.a.Objects[b.ManifestKey]; !ok {
+			au.add(records.Finding{Problem: MissingManifest, Key: b.ManifestKey, Bag: id,
 				Detail: fmt.Sprintf("the manifest of %s is not in the store; its files cannot be found without a restore", id)})
 		}
 	}
-	if year := systemYear(inv); year > 0 {
-		sum.SystemYear = year
-		key := fmt.Sprintf("%d-backup/system/inventory.json", year)
-		_, plain := a.Objects[key]
-		_, sealed := a.Objects[key+".age"]
-		if !plain && !sealed {
-			add(Finding{Problem: MissingSystemFile, Key: key,
-				Detail: fmt.Sprintf("%s of the latest run is not in the store; a new machine could not carry on from the store", path.Base(key))})
-		}
+}
+
+// checkSystem looks for the inventory of the latest run in the store.
+func (au *auditor) checkSystem() {
+	year := systemYear(au.inv)
+	if year == 0 {
+		return
 	}
-	for _, o := range a.Misnamed {
-		id, _ := prune.BagIDOfKey(o.Key)
-		add(Finding{Problem: Misnamed, Key: o.Key, Bag: id, Expected: inv.Bags[id].Key, Found: o.Key, Bytes: o.Size,
+	au.sum.SystemYear = year
+	key := layout.SystemKey(year, layout.Inventory)
+	_, plain := au.a.Objects[key]
+	_, sealed := au.a.Objects[layout.Seal(key)]
+	if !plain && !sealed {
+		au.add(records.Finding{Problem: MissingSystemFile, Key: key,
+			Detail: fmt.Sprintf("%s of the latest run is not in the store; a new machine could not carry on from the store", layout.Inventory)})
+	}
+}
+
+// checkStrays reports objects with a used bag id under another key, and
+// retired bags gone from the store but still in the inventory.
+func (au *auditor) checkStrays() {
+	inv := au.inv
+	for _, o := range au.a.Misnamed {
+		id, _ := analysis.BagIDOfKey(o.Key)
+		au.add(records.Finding{Problem: Misnamed, Key: o.Key, Bag: id, Expected: inv.Bags[id].Key, Found: o.Key, Bytes: o.Size,
 			Detail: fmt.Sprintf("%s carries the id of %s, which the inventory keeps at %s", o.Key, id, inv.Bags[id].Key)})
 	}
-	for _, id := range a.GoneRetired {
+	for _, id := range au.a.GoneRetired {
 		b := inv.Bags[id]
-		add(Finding{Problem: RetiredBagGone, Key: b.Key, Bag: id, Bytes: b.Bytes,
+		au.add(records.Finding{Problem: RetiredBagGone, Key: b.Key, Bag: id, Bytes: b.Bytes,
 			Detail: fmt.Sprintf("retired %s is no longer in the store but still in the inventory (gb-prune --delete drops it)", id)})
 	}
-	prices := st.Prices()
+}
+
+// checkOrphans reports what the inventory does not need; retired bags
+// (and their manifests) inside their minimum storage period are waiting,
+// not problems.
+func (au *auditor) checkOrphans() {
+	prices, now := au.opts.Settings.Prices(), au.opts.Now
 	waitingBags := map[string]bool{}
-	for _, o := range a.Orphans {
-		if r := prune.Describe(o, prices, now); r.Object == prune.ObjectBag && r.Reason == prune.ReasonRetired && r.DeletableFrom.After(now) {
+	for _, o := range au.a.Orphans {
+		if analysis.Waiting(o, prices, now) {
 			waitingBags[o.Bag] = true
 		}
 	}
-	for _, o := range a.Orphans {
-		r := prune.Describe(o, prices, now)
-		sum.Orphans++
-		sum.OrphanBytes += r.Bytes
-		d := fmt.Sprintf("%s %s (%s), %s, %.1f days old", r.Object, o.Key, r.Reason, cost.Bytes(r.Bytes), r.AgeDays)
-		if !r.DeletableFrom.IsZero() {
-			d += fmt.Sprintf("; free to delete from %s", r.DeletableFrom.Format("2006-01-02"))
+	for _, o := range au.a.Orphans {
+		age := analysis.AgeOf(o.Info, prices, now)
+		fee := cost.Round(age.Fee)
+		au.sum.Orphans++
+		au.sum.OrphanBytes += o.Info.Size
+		d := fmt.Sprintf("%s %s (%s), %s, %.1f days old", o.Object, o.Key, o.Reason, cost.Bytes(o.Info.Size), age.Days)
+		if !age.DeletableFrom.IsZero() {
+			d += fmt.Sprintf("; free to delete from %s", age.DeletableFrom.Format("2006-01-02"))
 		}
-		f := Finding{Problem: Orphan, Key: o.Key, Bag: o.Bag, Object: r.Object, Reason: r.Reason, Bytes: r.Bytes, StorageClass: r.StorageClass,
-			UploadedAt: r.UploadedAt, AgeDays: &r.AgeDays, Fee: &r.Fee, DeletableFrom: r.DeletableFrom, Detail: d}
-		add(f)
+		au.add(records.Finding{Problem: Orphan, Key: o.Key, Bag: o.Bag, Object: o.Object, Reason: o.Reason, Bytes: o.Info.Size,
+			StorageClass: o.Info.StorageClass, UploadedAt: o.Info.UploadedAt, AgeDays: &age.Days, Fee: &fee, DeletableFrom: age.DeletableFrom, Detail: d})
 		if waitingBags[o.Bag] {
-			findings[len(findings)-1].Severity = SevWaiting
-			sum.Waiting++
+			au.findings[len(au.findings)-1].Severity = SevWaiting
+			au.sum.Waiting++
 		}
 	}
-	for _, u := range uploads {
-		r := prune.DescribeUpload(u, now, 0)
-		sum.OrphanBytes += u.Size
-		add(Finding{Problem: OpenUpload, Key: u.Key, Object: prune.ObjectUpload, Reason: r.Reason, UploadID: u.ID, Bytes: u.Size,
-			StorageClass: u.StorageClass, UploadedAt: u.Initiated, AgeDays: &r.AgeDays,
+}
+
+// checkUploads reports the incomplete uploads still billed.
+func (au *auditor) checkUploads() {
+	for _, u := range au.uploads {
+		age := analysis.UploadAge(u, au.opts.Now, 0)
+		au.sum.OrphanBytes += u.Size
+		au.add(records.Finding{Problem: OpenUpload, Key: u.Key, Object: analysis.ObjectUpload, Reason: analysis.ReasonIncompleteUpload, UploadID: u.ID,
+			Bytes: u.Size, StorageClass: u.StorageClass, UploadedAt: u.Initiated, AgeDays: &age.Days,
 			Detail: fmt.Sprintf("an upload of %s started %s is incomplete: %s in %s billed", u.Key, u.Initiated.Format("2006-01-02"), cost.Bytes(u.Size), plural(u.Parts, "part"))})
 	}
+}
 
-	for _, f := range findings {
+// report writes the findings and the summary, and says how it went.
+func (au *auditor) report(out, errOut io.Writer) error {
+	w := records.NewWriter(out)
+	sum := &au.sum
+	for _, f := range au.findings {
 		if err := w.Write(f); err != nil {
 			return err
 		}
@@ -317,43 +340,51 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		sum.Problems[f.Problem]++
 		fmt.Fprintf(errOut, "gb-audit: %s: %s\n", f.Problem, f.Detail)
 	}
-	sum.Findings = len(findings) - sum.Waiting
+	sum.Findings = len(au.findings) - sum.Waiting
 	sum.Clean = sum.Findings == 0
-	if err := w.Write(sum); err != nil {
+	sum.Status = records.StatusOK
+	if !sum.Clean {
+		sum.Status = records.StatusWarnings
+	}
+	if err := w.Write(*sum); err != nil {
 		return err
 	}
 	if err := w.Err(); err != nil {
 		return err
 	}
 	if sum.Clean {
-		sys := "no system files expected yet"
-		if sum.SystemYear > 0 {
-			sys = fmt.Sprintf("system files of %d present", sum.SystemYear)
-		}
-		what := plural(sum.Bags, "bag") + " and their manifests"
-		if sum.Bags == 1 {
-			what = "1 bag and its manifest"
-		}
-		orphans := "no orphans"
-		if sum.Waiting > 0 {
-			orphans = plural(sum.Waiting, "retired object") + " waiting out the minimum storage period"
-		}
-		fmt.Fprintf(errOut, "gb-audit: clean: %s as the inventory says, %s, %s, no incomplete uploads (%s)\n", what, sys, orphans, opts.Store)
+		fmt.Fprintf(errOut, "gb-audit: clean: %s\n", cleanLine(*sum, au.opts.Store))
 		return nil
 	}
 	damaged := ""
-	for _, f := range findings {
+	for _, f := range au.findings {
 		if f.Severity == SevError && f.Bag != "" && f.Problem != MissingManifest && f.Problem != Misnamed && f.Problem != ClassMismatch {
 			damaged = f.Bag
 			break
 		}
 	}
-	return &ProblemsError{Summary: sum, hint: hint(sum, damaged)}
+	return &ProblemsError{Summary: *sum, hint: hint(*sum, damaged)}
+}
+
+func cleanLine(sum records.Audit, st fmt.Stringer) string {
+	sys := "no system files expected yet"
+	if sum.SystemYear > 0 {
+		sys = fmt.Sprintf("system files of %d present", sum.SystemYear)
+	}
+	what := plural(sum.Bags, "bag") + " and their manifests"
+	if sum.Bags == 1 {
+		what = "1 bag and its manifest"
+	}
+	orphans := "no orphans"
+	if sum.Waiting > 0 {
+		orphans = plural(sum.Waiting, "retired object") + " waiting out the minimum storage period"
+	}
+	return fmt.Sprintf("%s as the inventory says, %s, %s, no incomplete uploads (%s)", what, sys, orphans, st)
 }
 
 // describe returns the store's description of each present bag. Listings
 // that carry no checksum (S3's) are completed with HEAD requests.
-func describe(ctx context.Context, opts Options, a *prune.Analysis, inv *inventory.Inventory, ids []string) (map[string]store.ObjectInfo, error) {
+func describe(ctx context.Context, opts Options, a *analysis.Analysis, inv *inventory.Inventory, ids []string) (map[string]store.ObjectInfo, error) {
 	out := map[string]store.ObjectInfo{}
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
@@ -399,7 +430,7 @@ func systemYear(inv *inventory.Inventory) int {
 	return year
 }
 
-func hint(s Summary, damaged string) string {
+func hint(s records.Audit, damaged string) string {
 	p := s.Problems
 	switch {
 	case p[MissingBag] > 0 && p[MissingBag] == s.Bags:

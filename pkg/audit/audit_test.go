@@ -17,6 +17,7 @@ import (
 
 	"github.com/gbarchive/gb/pkg/audit"
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/store"
@@ -176,6 +177,27 @@ func TestNothingYet(t *testing.T) {
 	if r.err == nil || !strings.Contains(r.err.Error(), "does not exist") {
 		t.Errorf("bags without an inventory: err = %v", r.err)
 	}
+	if code, ok := exitcode.Of(r.err); ok && code != exitcode.Failure {
+		t.Errorf("an audit that could not finish: exit code %d, want %d", code, exitcode.Failure)
+	}
+}
+
+// A failure to audit is not a finding: it carries no code of its own, so
+// the command exits 1.
+func TestCannotAudit(t *testing.T) {
+	f := newFixture(t)
+	f.backedUp()
+	if err := os.WriteFile(f.set.InventoryFile, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := f.run(nil, t0.Add(day))
+	var pe *audit.ProblemsError
+	if r.err == nil || errors.As(r.err, &pe) {
+		t.Fatalf("damaged inventory: err = %v, want a failure that is not a ProblemsError", r.err)
+	}
+	if code, ok := exitcode.Of(r.err); ok && code != exitcode.Failure {
+		t.Errorf("damaged inventory: exit code %d, want %d", code, exitcode.Failure)
+	}
 }
 
 func TestProblems(t *testing.T) {
@@ -214,6 +236,9 @@ func TestProblems(t *testing.T) {
 	var pe *audit.ProblemsError
 	if !errors.As(r.err, &pe) {
 		t.Fatalf("err = %v, want a ProblemsError", r.err)
+	}
+	if code, ok := exitcode.Of(r.err); !ok || code != exitcode.Warnings {
+		t.Errorf("findings: exit code %d (%v), want %d", code, ok, exitcode.Warnings)
 	}
 	fs := r.findings()
 	check := func(problem, key, severity string, n int) map[string]any {

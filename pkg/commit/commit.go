@@ -19,6 +19,7 @@ import (
 	"github.com/gbarchive/gb/pkg/fault"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
 )
@@ -480,7 +481,7 @@ func (s *state) save() error {
 // the store never keeps both.
 func (s *state) uploadSystem(ctx context.Context) ([]string, error) {
 	st := s.opts.Settings
-	prefix := fmt.Sprintf("%d-backup/system/", s.opts.Now.Year())
+	prefix := layout.SystemDir(s.opts.Now.Year())
 	var ks *keys.Keys
 	if s.inv.UsesEncryption() {
 		rf, _ := st.SideFile(st.RecipientsFile, "recipients.txt", s.rec.listFile)
@@ -513,7 +514,7 @@ func (s *state) uploadSystem(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return done, err
 		}
-		key, other := path.Join(prefix, f.name), path.Join(prefix, f.name+".age")
+		key, other := path.Join(prefix, f.name), path.Join(prefix, layout.Seal(f.name))
 		if ks != nil && f.names {
 			if b, err = ks.EncryptBytes(b); err != nil {
 				return done, fmt.Errorf("encrypt %s: %w", f.name, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
+	"github.com/gbarchive/gb/pkg/layout"
 )
 
 // Recovery is RECOVERY.md, stored in plain text beside the system files:
@@ -34,13 +35,14 @@ func Recovery(inv *inventory.Inventory, dest string, year int, ks *keys.Keys, p 
 	}
 	d := struct {
 		Dest, Bucket, Prefix string
-		Year                 int
+		YearDir              string
+		ManifestExt          string
 		Plain, Sealed        int64
 		GB                   string
 		Keys                 *keys.Keys
 		Bulk, Standard       string
 		Egress               string
-	}{dest, bucket, prefix, year, plain, sealed, fmt.Sprintf("%.1f", float64(bytesAll)/1e9), ks,
+	}{dest, bucket, prefix, layout.YearDir(year), layout.ManifestExt, plain, sealed, fmt.Sprintf("%.1f", float64(bytesAll)/1e9), ks,
 		fmt.Sprintf("%.4f", p.ThawBulkGB), fmt.Sprintf("%.4f", p.ThawStandardGB), fmt.Sprintf("%.2f", p.EgressGB)}
 	var buf bytes.Buffer
 	if err := recoveryTmpl.Execute(&buf, d); err != nil {
@@ -60,14 +62,14 @@ and age.
 ## What is where
 
 Each run writes under a folder named after its year, for example
-{{.Prefix}}{{.Year}}-backup/:
+{{.Prefix}}{{.YearDir}}:
 
 - LABEL_bag_NNNNNN.tar.zst        a bag: a tar archive compressed with zstd,
   LABEL_bag_NNNNNN.tar.zst.age    or the same encrypted with age.
   LABEL names the source directory (slashes turned into dashes). Bags are
   stored in the DEEP_ARCHIVE storage class: they must be restored (thawed)
   before they can be downloaded.
-- manifests/LABEL_bag_NNNNNN.manifest.ndjson(.age)
+- manifests/LABEL_bag_NNNNNN{{.ManifestExt}}(.age)
   One JSON line per file in that bag: path, size, mtime, mode, type and
   the SHA-256 of its content. Stored in STANDARD class: readable at once.
   The manifests of encrypted bags are encrypted too.
@@ -81,7 +83,7 @@ A file is never split across bags, so every bag extracts on its own.
 
 ## 1. Find the file
 
-    aws s3 cp --recursive s3://{{.Bucket}}/{{.Prefix}}{{.Year}}-backup/manifests/ manifests/
+    aws s3 cp --recursive s3://{{.Bucket}}/{{.Prefix}}{{.YearDir}}manifests/ manifests/
     grep -l 'Letters/2019' manifests/*.ndjson
 
 For encrypted manifests, decrypt them first (see "Keys" below):

@@ -21,7 +21,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -34,6 +33,7 @@ import (
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
@@ -102,7 +102,7 @@ type Options struct {
 }
 
 // manifestSuffix ends every complete local manifest.
-const manifestSuffix = ".manifest.ndjson"
+const manifestSuffix = layout.ManifestExt
 
 var bagInName = regexp.MustCompile(`_bag_([0-9]+)\.manifest\.ndjson$`)
 
@@ -411,7 +411,7 @@ type header struct {
 
 func (s *searcher) header(mh *manifest.Header) header {
 	h := header{bag: mh.Bag, key: mh.Key, source: mh.Source}
-	h.encrypted = mh.Encryption != nil || strings.HasSuffix(h.key, ".age")
+	h.encrypted = mh.Encryption != nil || layout.IsSealed(h.key)
 	switch b := s.bag(h.bag); {
 	case s.inv == nil:
 		h.reason = ReasonNoInventory
@@ -662,7 +662,7 @@ func unwrap(err error) error {
 }
 
 // localName is the manifest_dir file name of a stored manifest key (an
-// encrypted one is kept decrypted, without ".age").
+// encrypted one is kept decrypted, without its age extension).
 func localName(key string) string {
-	return strings.TrimSuffix(path.Base(key), ".age")
+	return layout.LocalManifest(key)
 }

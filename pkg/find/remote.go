@@ -9,35 +9,26 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
-	"strings"
 
 	"filippo.io/age"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/store"
 	"golang.org/x/sync/errgroup"
-)
-
-// Keys gb-find reads from the store: manifests of every year, and the
-// inventory copies gb-commit stores beside them.
-var (
-	manifestKeyRE  = regexp.MustCompile(`^[0-9]{4}-backup/manifests/[^/]+\.manifest\.ndjson(\.age)?$`)
-	inventoryKeyRE = regexp.MustCompile(`^([0-9]{4})-backup/system/inventory\.json(\.age)?$`)
 )
 
 // storedKind says what a stored object is to gb-find: a manifest, an
 // inventory copy (of year), or neither. Every key gb-find looks at is
 // understood here (and in localName).
 func storedKind(key string) (isManifest bool, inventoryYear int) {
+	k, ok := layout.Parse(key)
 	switch {
-	case manifestKeyRE.MatchString(key):
+	case ok && k.Kind == layout.Manifest:
 		return true, 0
-	case inventoryKeyRE.MatchString(key):
-		y, _ := strconv.Atoi(key[:4])
-		return false, y
+	case ok && k.Kind == layout.System && layout.IsInventory(k.Name):
+		return false, k.Year
 	}
 	return false, 0
 }
@@ -140,7 +131,7 @@ func missing(manifests []string, dir string, canDecrypt bool) (todo, encSkipped 
 	byName := map[string]string{}
 	for _, k := range manifests {
 		n := localName(k)
-		if old, ok := byName[n]; !ok || strings.HasSuffix(old, ".age") {
+		if old, ok := byName[n]; !ok || layout.IsSealed(old) {
 			byName[n] = k
 		}
 	}
@@ -149,7 +140,7 @@ func missing(manifests []string, dir string, canDecrypt bool) (todo, encSkipped 
 			have++
 			continue
 		}
-		if strings.HasSuffix(k, ".age") && !canDecrypt {
+		if layout.IsSealed(k) && !canDecrypt {
 			encSkipped = append(encSkipped, k)
 			continue
 		}
@@ -240,14 +231,14 @@ func fetchOne(ctx context.Context, opts Options, key, dst string, ids []age.Iden
 	defer rc.Close()
 	var r io.Reader = rc
 	mode := fs.FileMode(0o644)
-	enc := strings.HasSuffix(key, ".age")
+	enc := layout.IsSealed(key)
 	if enc {
 		if r, err = age.Decrypt(rc, ids...); err != nil {
 			return false, decryptError(opts.Identity, err)
 		}
 		mode = 0o600 // it names what an encrypted bag holds
 	}
-	tmp := dst + ".partial"
+	tmp := layout.Partial(dst)
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, mode)
 	if err != nil {
 		return false, err
@@ -282,7 +273,7 @@ func decryptError(identity string, err error) error {
 
 // fetchInventory reads an inventory copy from the store.
 func fetchInventory(ctx context.Context, opts Options, key string, ids []age.Identity) (*inventory.Inventory, error) {
-	enc := strings.HasSuffix(key, ".age")
+	enc := layout.IsSealed(key)
 	if enc && len(ids) == 0 {
 		return nil, errNeedIdentity
 	}

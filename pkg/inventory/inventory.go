@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gbarchive/gb/pkg/layout"
 	"golang.org/x/sys/unix"
 )
 
@@ -134,7 +135,7 @@ func (e *Error) Error() string {
 
 // HintText says what to do.
 func (e *Error) HintText() string {
-	return "restore the newest copy from inventory_bak_dir (or <year>-backup/system/ in the store) and run again"
+	return "restore the newest copy from inventory_bak_dir (or " + layout.SystemDirPattern + " in the store) and run again"
 }
 
 // Load reads an inventory; a missing file is an empty inventory.
@@ -360,7 +361,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.partial")
+	f, err := os.CreateTemp(dir, layout.TempPattern(filepath.Base(path)))
 	if err != nil {
 		return err
 	}

@@ -4,9 +4,9 @@
 package manifest
 
 import (
-	"path"
-	"strings"
 	"time"
+
+	"github.com/gbarchive/gb/pkg/layout"
 )
 
 // Kinds of manifest lines.
@@ -93,17 +93,10 @@ type End struct {
 	BagLen int64  `json:"bag_bytes"`
 }
 
-// FileName is a manifest's local file name for a bag key.
-func FileName(bagKey string) string {
-	base := path.Base(bagKey)
-	if i := strings.Index(base, ".tar"); i > 0 {
-		base = base[:i]
-	}
-	return base + ".manifest.ndjson"
-}
+// FileName is a manifest's local file name for a bag key (see
+// layout.ManifestFile).
+func FileName(bagKey string) string { return layout.ManifestFile(bagKey) }
 
-// Key is where a bag's manifest is stored: <year>-backup/manifests/ beside
-// the bag.
-func Key(bagKey string) string {
-	return path.Join(path.Dir(bagKey), "manifests", FileName(bagKey))
-}
+// Key is where a bag's plain manifest is stored, beside the bag (see
+// layout.ManifestKey).
+func Key(bagKey string) string { return layout.ManifestKey(bagKey) }

@@ -25,6 +25,7 @@ import (
 	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/remote"
@@ -279,7 +280,7 @@ func (p *packer) pack(b bagIn, raw []byte) (*records.Packed, error) {
 
 // sidecarSuffix names the file beside a staged bag that says which plan
 // it was packed for and what gb-pack reported, so a later run can reuse it.
-const sidecarSuffix = ".packed.json"
+const sidecarSuffix = layout.SidecarExt
 
 type sidecar struct {
 	Plan   string         `json:"plan"` // SHA-256 of the bag record's line
@@ -311,7 +312,7 @@ func writeSidecar(p *records.Packed, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	tmp := p.File + sidecarSuffix + ".partial"
+	tmp := layout.Partial(p.File + sidecarSuffix)
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
 	}
@@ -394,11 +395,10 @@ func removeStale(dir string) map[string]leftover {
 	for _, e := range ents {
 		n := e.Name()
 		p := filepath.Join(dir, n)
-		if strings.HasSuffix(n, ".upload.json") || keep[p] {
+		if layout.IsJournal(n) || keep[p] {
 			continue
 		}
-		staged := strings.Contains(n, "_bag_") && (strings.Contains(n, ".tar") || strings.HasSuffix(n, ".manifest.ndjson.age"))
-		if strings.HasSuffix(n, ".partial") || (e.Type().IsRegular() && staged) {
+		if layout.IsPartial(n) || (e.Type().IsRegular() && layout.IsStaged(n)) {
 			os.Remove(p)
 		}
 	}
@@ -464,7 +464,7 @@ func parseBag(l records.Line, name string) (bagIn, error) {
 	if _, isRemote, err := remote.Parse(b.source); err != nil || (!isRemote && !filepath.IsAbs(b.source)) {
 		return b, l.Errorf(name, "bag %s: source %q is not an absolute path or a remote location (host:/path)", b.id, b.source)
 	}
-	if b.encrypt != strings.HasSuffix(b.key, ".age") {
+	if b.encrypt != layout.IsSealed(b.key) {
 		// A plain bag named .age, or an encrypted one without the
 		// suffix, would mislead whoever opens the bucket in twenty years.
 		return b, l.Errorf(name, "bag %s: key %q does not match encrypt=%v (encrypted bags, and only they, end in .age)", b.id, b.key, b.encrypt)
@@ -559,11 +559,11 @@ func encryptFile(src, dst string, ks *keys.Keys) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst+".partial", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	out, err := os.OpenFile(layout.Partial(dst), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(dst + ".partial")
+	defer os.Remove(layout.Partial(dst))
 	bw := bufio.NewWriterSize(out, 1<<20)
 	ew, err := ks.Encrypt(bw)
 	if err == nil {
@@ -581,7 +581,7 @@ func encryptFile(src, dst string, ks *keys.Keys) error {
 	if err != nil {
 		return err
 	}
-	return os.Rename(dst+".partial", dst)
+	return os.Rename(layout.Partial(dst), dst)
 }
 
 // readerGone reports whether out is a pipe whose reading end is closed.

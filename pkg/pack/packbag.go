@@ -18,6 +18,7 @@ import (
 	"github.com/gbarchive/gb/pkg/fstree"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
@@ -57,11 +58,11 @@ type stagedFiles struct {
 }
 
 func openStaged(bagPath, manPath string) (*stagedFiles, error) {
-	bf, err := createStaged(bagPath + ".partial")
+	bf, err := createStaged(layout.Partial(bagPath))
 	if err != nil {
 		return nil, err
 	}
-	mf, err := os.OpenFile(manPath+".partial", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	mf, err := os.OpenFile(layout.Partial(manPath), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		bf.Close()
 		return nil, err
@@ -76,8 +77,8 @@ func (sf *stagedFiles) discard() {
 	}
 	sf.bf.Close()
 	sf.mf.Close()
-	os.Remove(sf.bag + ".partial")
-	os.Remove(sf.man + ".partial")
+	os.Remove(layout.Partial(sf.bag))
+	os.Remove(layout.Partial(sf.man))
 }
 
 func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, now func() time.Time, w *records.Writer, errOut io.Writer, job *progress.Job, mounter *remote.Mounter) (*records.Packed, error) {
@@ -277,20 +278,20 @@ func (bp *bagPacker) finish(menc *json.Encoder, sf *stagedFiles, st *config.Sett
 	if err := sf.mf.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(sf.man+".partial", sf.man); err != nil {
+	if err := os.Rename(layout.Partial(sf.man), sf.man); err != nil {
 		return err
 	}
 	p := bp.p
 	if bp.b.encrypt {
 		// The store gets the manifest encrypted like its bag: file names
 		// are content too. The local copy stays plain for grep and jq.
-		up := filepath.Join(st.StagingDir, manifest.FileName(bp.b.key)+".age")
+		up := filepath.Join(st.StagingDir, layout.StagedManifest(bp.b.key))
 		if err := encryptFile(sf.man, up, ks); err != nil {
 			return fmt.Errorf("encrypt manifest: %w", err)
 		}
-		p.ManifestUpload, p.ManifestKey = up, p.ManifestKey+".age"
+		p.ManifestUpload, p.ManifestKey = up, layout.Seal(p.ManifestKey)
 	}
-	if err := os.Rename(sf.bag+".partial", sf.bag); err != nil {
+	if err := os.Rename(layout.Partial(sf.bag), sf.bag); err != nil {
 		return err
 	}
 	sf.done = true

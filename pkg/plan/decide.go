@@ -11,6 +11,7 @@ import (
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/records"
 )
 
@@ -253,10 +254,6 @@ func (d *decision) unlisted() {
 func (d *decision) newBags() {
 	sum := &d.plan.Summary
 	next := d.inv.NextBag
-	ext := ".tar"
-	if d.st.Compress == "zstd" {
-		ext += ".zst"
-	}
 	for _, src := range d.in.Sources {
 		for _, nb := range sourceBags(d.dirtyBySource[src.Location], src.Mode == config.Immutable, d.st.TargetBytes()) {
 			id := inventory.BagID(next)
@@ -264,7 +261,7 @@ func (d *decision) newBags() {
 			if sum.FirstBag == "" {
 				sum.FirstBag = id
 			}
-			rec := bagRecord(id, src, nb, d.st.Compress, ext, d.now.Year())
+			rec := bagRecord(id, src, nb, d.st.Compress, d.now.Year())
 			sum.Bags++
 			sum.Files += rec.Files
 			sum.Bytes += rec.Bytes
@@ -307,15 +304,16 @@ func sourceBags(dirty []records.Atom, immutable bool, target int64) []newBag {
 }
 
 // bagRecord is the record of a new bag.
-func bagRecord(id string, src SourceIn, nb newBag, compress, ext string, year int) records.Bag {
+func bagRecord(id string, src SourceIn, nb newBag, compress string, year int) records.Bag {
 	label := Label(src.Location)
-	rec := records.Bag{Kind: records.KindBag, ID: id, Key: fmt.Sprintf("%d-backup/%s_%s%s", year, label, id, ext),
+	zstd := compress == "zstd"
+	rec := records.Bag{Kind: records.KindBag, ID: id, Key: layout.BagKey(year, label, id, zstd, false),
 		Source: src.Location, Mode: src.Mode, Label: label, Compress: compress, Excludes: src.Excludes, Atoms: nb.atoms}
 	if nb.keys != "" {
 		// The key names no source: a directory's name can say as much as
 		// its files.
 		rec.Encrypt, rec.Keys = true, nb.keys
-		rec.Key = fmt.Sprintf("%d-backup/%s_%s%s.age", year, EncryptedLabel, id, ext)
+		rec.Key = layout.BagKey(year, EncryptedLabel, id, zstd, true)
 	}
 	for _, ba := range nb.atoms {
 		rec.Files += ba.Files

@@ -5,7 +5,7 @@
 //
 // Safety rules, in order of importance:
 //   - Nothing the inventory references (by key or by bag id) is deleted,
-//     and nothing under <year>-backup/system/ or that gb did not write.
+//     and nothing among the system files or that gb did not write.
 //   - With --delete it holds the inventory lock (inventory.json.lock), so
 //     it never runs beside a gb-commit whose bags are not yet committed.
 //   - Without an inventory file, or when the store holds none of the bags
@@ -26,25 +26,18 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gbarchive/gb/pkg/analysis"
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/inventory"
-	"github.com/gbarchive/gb/pkg/manifest"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
-)
-
-// Record kinds written by gb-prune.
-const (
-	KindOrphan  = "orphan"
-	KindDeleted = "deleted"
-	KindPrune   = "prune"
 )
 
 // Why --delete leaves an orphan in place (the orphan record's "kept").
@@ -69,113 +62,37 @@ type Options struct {
 	AbortUploadsAfter time.Duration
 }
 
-// OrphanRecord is the "orphan" record: one object (or incomplete upload)
-// the inventory does not need.
-type OrphanRecord struct {
-	Kind         string    `json:"kind"`
-	Object       string    `json:"object"`
-	Key          string    `json:"key"`
-	Bag          string    `json:"bag,omitempty"`
-	BagKey       string    `json:"bag_key,omitempty"`
-	UploadID     string    `json:"upload_id,omitempty"`
-	Reason       string    `json:"reason"`
-	Bytes        int64     `json:"bytes"`
-	StorageClass string    `json:"storage_class"`
-	UploadedAt   time.Time `json:"uploaded_at"`
-	AgeDays      float64   `json:"age_days"`
-	Fee          float64   `json:"early_deletion_fee_usd"`
-	// DeletableFrom is when --delete (without --allow-early) deletes it:
-	// the end of its minimum storage duration, or for an upload when it
-	// becomes older than abort_uploads_after. Left out when that is now.
-	DeletableFrom time.Time `json:"deletable_from,omitzero"`
-	Kept          string    `json:"kept,omitempty"`
-
+// candidate is an orphan record with what --delete decides about it.
+type candidate struct {
+	records.Orphan
 	fee       float64 // unrounded
 	deletable bool
 	retired   bool
 }
 
-// DeletedRecord is the "deleted" record: an object deleted, an upload
-// aborted, or a retired bag already gone dropped from the inventory.
-type DeletedRecord struct {
-	Kind             string    `json:"kind"`
-	Object           string    `json:"object"`
-	Key              string    `json:"key"`
-	Bag              string    `json:"bag,omitempty"`
-	UploadID         string    `json:"upload_id,omitempty"`
-	Reason           string    `json:"reason"`
-	Bytes            int64     `json:"bytes"`
-	StorageClass     string    `json:"storage_class,omitempty"`
-	UploadedAt       time.Time `json:"uploaded_at,omitzero"`
-	AgeDays          float64   `json:"age_days"`
-	Fee              float64   `json:"early_deletion_fee_usd"`
-	InventoryDropped bool      `json:"inventory_dropped,omitempty"`
-	AlreadyGone      bool      `json:"already_gone,omitempty"`
-	LocalManifest    string    `json:"local_manifest,omitempty"`
-}
-
-// Summary is the "prune" record, written last.
-type Summary struct {
-	Kind             string    `json:"kind"`
-	Store            string    `json:"store"`
-	Inventory        string    `json:"inventory"`
-	At               time.Time `json:"at"`
-	DryRun           bool      `json:"dry_run"`
-	OrphanBags       int       `json:"orphan_bags"`
-	OrphanManifests  int       `json:"orphan_manifests"`
-	OrphanBytes      int64     `json:"orphan_bytes"`
-	DeletedBags      int       `json:"deleted_bags"`
-	DeletedManifests int       `json:"deleted_manifests"`
-	DeletedBytes     int64     `json:"deleted_bytes"`
-	Fees             float64   `json:"early_deletion_fees_usd"`
-	KeptYoung        int       `json:"kept_young"`
-	KeptYoungBytes   int64     `json:"kept_young_bytes"`
-	FeesIfDeletedNow float64   `json:"kept_young_fees_usd"`
-	NextDeletable    time.Time `json:"next_deletable_from,omitzero"`
-	LastDeletable    time.Time `json:"last_deletable_from,omitzero"`
-	Uploads          int       `json:"uploads"`
-	UploadsAborted   int       `json:"uploads_aborted"`
-	InventoryDropped []string  `json:"inventory_dropped,omitempty"`
-	SystemFiles      []string  `json:"system_files,omitempty"`
-	Failed           int       `json:"failed,omitempty"`
-
+// tally is what the one-line summary needs beyond the prune record:
+// unrounded fees and what a dry run would delete.
+type tally struct {
 	uploadBytes, bagBytes     int64
 	wouldBags, wouldManifests int
-	fees, feesNow, wouldFees  float64 // unrounded, for people
+	fees, feesNow, wouldFees  float64
 }
 
-// Retained reports whether objects of class are billed for a minimum
-// duration: every class but STANDARD (Deep Archive 180 days, and gb uses
-// min_retention_days for any cold class a provider has).
-func Retained(class string) bool { return class != "" && class != store.Standard }
-
-// Describe builds the orphan record of o at now.
-func Describe(o Orphan, p cost.Prices, now time.Time) OrphanRecord {
-	r := OrphanRecord{Kind: KindOrphan, Object: o.Object, Key: o.Key, Bag: o.Bag, BagKey: o.BagKey, Reason: o.Reason,
-		Bytes: o.Info.Size, StorageClass: o.Info.StorageClass, UploadedAt: o.Info.UploadedAt, AgeDays: cost.AgeDays(o.Info.UploadedAt, now),
-		retired: o.Reason == ReasonRetired}
-	if Retained(o.Info.StorageClass) {
-		fee, free := p.EarlyDeletion(o.Info.Size, o.Info.UploadedAt, now)
-		r.fee, r.Fee = fee, cost.Round(fee)
-		if fee > 0 {
-			r.DeletableFrom = free
-		}
-	}
-	return r
+// describe builds the orphan record of o at now.
+func describe(o analysis.Orphan, p cost.Prices, now time.Time) candidate {
+	age := analysis.AgeOf(o.Info, p, now)
+	return candidate{Orphan: records.Orphan{Kind: records.KindOrphan, Object: o.Object, Key: o.Key, Bag: o.Bag, BagKey: o.BagKey, Reason: o.Reason,
+		Bytes: o.Info.Size, StorageClass: o.Info.StorageClass, UploadedAt: o.Info.UploadedAt, AgeDays: age.Days,
+		Fee: cost.Round(age.Fee), DeletableFrom: age.DeletableFrom},
+		fee: age.Fee, retired: o.Reason == analysis.ReasonRetired}
 }
 
-// DescribeUpload builds the orphan record of an incomplete upload at now.
-func DescribeUpload(u store.Upload, now time.Time, abortAfter time.Duration) OrphanRecord {
-	r := OrphanRecord{Kind: KindOrphan, Object: ObjectUpload, Key: u.Key, UploadID: u.ID, Reason: ReasonIncompleteUpload,
-		Bytes: u.Size, StorageClass: u.StorageClass, UploadedAt: u.Initiated, AgeDays: cost.AgeDays(u.Initiated, now)}
-	start := u.Initiated
-	if start.After(now) {
-		start = now
-	}
-	if at := start.Add(abortAfter); at.After(now) {
-		r.DeletableFrom = at
-	}
-	return r
+// describeUpload builds the orphan record of an incomplete upload at now.
+func describeUpload(u store.Upload, now time.Time, abortAfter time.Duration) candidate {
+	age := analysis.UploadAge(u, now, abortAfter)
+	return candidate{Orphan: records.Orphan{Kind: records.KindOrphan, Object: analysis.ObjectUpload, Key: u.Key, UploadID: u.ID,
+		Reason: analysis.ReasonIncompleteUpload, Bytes: u.Size, StorageClass: u.StorageClass, UploadedAt: u.Initiated, AgeDays: age.Days,
+		DeletableFrom: age.DeletableFrom}}
 }
 
 // ParseAge reads abort_uploads_after: days ("7d", "1.5d"), a Go duration
@@ -199,34 +116,25 @@ func ParseAge(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// refusal is an error that stops prune before it decides anything.
-type refusal struct{ msg, hint string }
-
-func (e *refusal) Error() string    { return e.msg }
-func (e *refusal) HintText() string { return e.hint }
-
-// CheckInventory refuses an inventory that would make every stored bag
-// look like an orphan: a missing file while the store holds bags, or one
-// whose referenced bags are all absent from the store (a wrong dest or the
-// inventory of another archive).
-func CheckInventory(invFile string, invMissing bool, a *Analysis, st store.Store) error {
-	if invMissing && a.Bags > 0 {
-		return &refusal{fmt.Sprintf("inventory %s does not exist, but %s holds %d bags; without it every bag would look like an orphan", invFile, st, a.Bags),
-			"set inventory_file to the inventory of this archive, or restore it from <year>-backup/system/inventory.json"}
-	}
-	if n := len(a.Referenced); n > 0 && len(a.Missing) == n {
-		return &refusal{fmt.Sprintf("%s holds none of the %d bags %s refers to; is this the right destination?", st, n, invFile),
-			"check dest (or s3_bucket) and inventory_file; gb-audit lists the missing bags"}
-	}
-	return nil
+// run is one prune: what it read, decided and did.
+type run struct {
+	opts    Options
+	inv     *inventory.Inventory
+	a       *analysis.Analysis
+	w       *records.Writer
+	errOut  io.Writer
+	sum     records.Prune
+	t       tally
+	orphans []candidate // bags and manifests, in key order
+	uploads []candidate
+	failed  []string
+	changed bool // the inventory lost bags
 }
 
 // Run lists orphans and, with opts.Delete, deletes those free to delete.
 // It reads no input (in may be nil).
 func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) error {
 	st := opts.Settings
-	prices := st.Prices()
-	now := opts.Now
 	if opts.Delete {
 		lock, err := inventory.Acquire(st.InventoryFile)
 		if err != nil {
@@ -234,229 +142,283 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 		}
 		defer lock.Release()
 	}
+	r, err := analyze(ctx, opts, errOut)
+	if err != nil {
+		return err
+	}
+	r.w = records.NewWriter(out)
+	r.decide()
+	if err := r.list(); err != nil {
+		return err
+	}
+	if opts.Delete {
+		r.deleteAll(ctx)
+	} else if n := len(r.a.GoneRetired); n > 0 {
+		fmt.Fprintf(errOut, "gb-prune: %s in the inventory no longer in the store; --delete drops them from the inventory\n", plural(n, "retired bag"))
+	}
+	r.sum.Fees = cost.Round(r.t.fees)
+	r.sum.Failed = len(r.failed)
+	if err := r.saveInventory(ctx); err != nil {
+		return err
+	}
+	return r.finish(ctx)
+}
+
+// analyze reads the inventory and the store and refuses an inventory that
+// does not describe the store.
+func analyze(ctx context.Context, opts Options, errOut io.Writer) (*run, error) {
+	st := opts.Settings
 	_, statErr := os.Stat(st.InventoryFile)
 	inv, err := inventory.Load(st.InventoryFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	objs, err := ListObjects(ctx, opts.Store)
+	objs, err := analysis.ListObjects(ctx, opts.Store)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a := Analyze(inv, objs)
-	if err := CheckInventory(st.InventoryFile, errors.Is(statErr, fs.ErrNotExist), a, opts.Store); err != nil {
-		return err
+	a := analysis.Analyze(inv, objs)
+	if err := analysis.CheckInventory(st.InventoryFile, errors.Is(statErr, fs.ErrNotExist), a, opts.Store); err != nil {
+		return nil, err
 	}
-	uploads, err := ListUploads(ctx, opts.Store)
+	ups, err := analysis.ListUploads(ctx, opts.Store)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	r := &run{opts: opts, inv: inv, a: a, errOut: errOut,
+		sum: records.Prune{Kind: records.KindPrune, Store: opts.Store.String(), Inventory: st.InventoryFile, At: opts.Now, DryRun: !opts.Delete}}
+	for _, u := range ups {
+		r.uploads = append(r.uploads, describeUpload(u, opts.Now, opts.AbortUploadsAfter))
+	}
+	return r, nil
+}
 
-	w := records.NewWriter(out)
-	sum := Summary{Kind: KindPrune, Store: opts.Store.String(), Inventory: st.InventoryFile, At: now, DryRun: !opts.Delete}
-
-	// Decide, for every orphan, what --delete does with it.
-	recs := make([]OrphanRecord, len(a.Orphans))
+// decide says, for every orphan, what --delete does with it.
+func (r *run) decide() {
+	prices := r.opts.Settings.Prices()
+	r.orphans = make([]candidate, len(r.a.Orphans))
 	bagKept := map[string]bool{}
-	for i, o := range a.Orphans {
-		r := Describe(o, prices, now)
-		if o.Object == ObjectBag {
-			r.deletable = r.fee == 0 || opts.AllowEarly
-			if !r.deletable {
-				r.Kept = KeptYoung
+	for i, o := range r.a.Orphans {
+		c := describe(o, prices, r.opts.Now)
+		if o.Object == analysis.ObjectBag {
+			c.deletable = c.fee == 0 || r.opts.AllowEarly
+			if !c.deletable {
+				c.Kept = KeptYoung
 				bagKept[o.Key] = true
 			}
 		}
-		recs[i] = r
+		r.orphans[i] = c
 	}
-	for i, o := range a.Orphans {
-		r := &recs[i]
-		if o.Object != ObjectManifest {
+	for i, o := range r.a.Orphans {
+		c := &r.orphans[i]
+		if o.Object != analysis.ObjectManifest {
 			continue
 		}
 		switch {
 		case bagKept[o.BagKey]:
-			r.Kept = KeptBagKept
-		case r.fee > 0 && !opts.AllowEarly:
-			r.Kept = KeptYoung
+			c.Kept = KeptBagKept
+		case c.fee > 0 && !r.opts.AllowEarly:
+			c.Kept = KeptYoung
 		default:
-			r.deletable = true
+			c.deletable = true
 		}
 	}
-	upRecs := make([]OrphanRecord, len(uploads))
-	for i, u := range uploads {
-		r := DescribeUpload(u, now, opts.AbortUploadsAfter)
-		r.deletable = r.DeletableFrom.IsZero()
-		if !r.deletable {
-			r.Kept = KeptRecent
+	for i := range r.uploads {
+		c := &r.uploads[i]
+		c.deletable = c.DeletableFrom.IsZero()
+		if !c.deletable {
+			c.Kept = KeptRecent
 		}
-		upRecs[i] = r
 	}
+}
 
-	all := append(append([]OrphanRecord(nil), recs...), upRecs...)
-	for _, r := range all {
-		if err := w.Write(r); err != nil {
+// list writes the orphan records and counts them.
+func (r *run) list() error {
+	sum, t := &r.sum, &r.t
+	for _, c := range append(append([]candidate(nil), r.orphans...), r.uploads...) {
+		if err := r.w.Write(c.Orphan); err != nil {
 			return err
 		}
-		sum.OrphanBytes += r.Bytes
+		sum.OrphanBytes += c.Bytes
 		switch {
-		case r.Object == ObjectUpload:
+		case c.Object == analysis.ObjectUpload:
 			sum.Uploads++
-			sum.uploadBytes += r.Bytes
+			t.uploadBytes += c.Bytes
 			continue
-		case r.Object == ObjectBag:
+		case c.Object == analysis.ObjectBag:
 			sum.OrphanBags++
-			sum.bagBytes += r.Bytes
-			if r.deletable {
-				sum.wouldBags++
+			t.bagBytes += c.Bytes
+			if c.deletable {
+				t.wouldBags++
 			}
 		default:
 			sum.OrphanManifests++
-			if r.deletable {
-				sum.wouldManifests++
+			if c.deletable {
+				t.wouldManifests++
 			}
 		}
-		if r.deletable {
-			sum.wouldFees += r.fee
+		if c.deletable {
+			t.wouldFees += c.fee
 		}
-		if r.Kept == KeptYoung && r.Object == ObjectBag {
+		if c.Kept == KeptYoung && c.Object == analysis.ObjectBag {
 			sum.KeptYoung++
-			sum.KeptYoungBytes += r.Bytes
-			sum.feesNow += r.fee
-			if sum.NextDeletable.IsZero() || r.DeletableFrom.Before(sum.NextDeletable) {
-				sum.NextDeletable = r.DeletableFrom
+			sum.KeptYoungBytes += c.Bytes
+			t.feesNow += c.fee
+			if sum.NextDeletable.IsZero() || c.DeletableFrom.Before(sum.NextDeletable) {
+				sum.NextDeletable = c.DeletableFrom
 			}
-			if r.DeletableFrom.After(sum.LastDeletable) {
-				sum.LastDeletable = r.DeletableFrom
+			if c.DeletableFrom.After(sum.LastDeletable) {
+				sum.LastDeletable = c.DeletableFrom
 			}
 		}
 	}
-	sum.FeesIfDeletedNow = cost.Round(sum.feesNow)
+	sum.FeesIfDeletedNow = cost.Round(t.feesNow)
+	return nil
+}
 
-	var failed []string
-	invChanged := false
-	if opts.Delete {
-		deleted := map[string]bool{}
-		// A record that cannot be written stops the deleting (nothing is
-		// deleted without its record), but what was done is still saved.
-		stop := func() error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			return w.Err()
-		}
-		del := func(r OrphanRecord) error {
-			if err := stop(); err != nil {
-				return err
-			}
-			// The last word before anything goes: never what the
-			// inventory references.
-			if id, _ := BagIDOfKey(r.Key); a.Referenced[id] || id == "" {
-				return fmt.Errorf("%s: refusing to delete an object the inventory refers to", r.Key)
-			}
-			if err := opts.Store.Delete(ctx, r.Key); err != nil {
-				return err
-			}
-			deleted[r.Key] = true
-			d := DeletedRecord{Kind: KindDeleted, Object: r.Object, Key: r.Key, Bag: r.Bag, Reason: r.Reason, Bytes: r.Bytes,
-				StorageClass: r.StorageClass, UploadedAt: r.UploadedAt, AgeDays: r.AgeDays, Fee: r.Fee}
-			if r.Object == ObjectBag {
-				if r.retired {
-					delete(inv.Bags, r.Bag)
-					d.InventoryDropped, invChanged = true, true
-					sum.InventoryDropped = append(sum.InventoryDropped, r.Bag)
-				}
-				if lm := localManifest(st.ManifestDir, r.Key); lm != "" {
-					d.LocalManifest = lm
-				}
-			}
-			if r.Object == ObjectBag {
-				sum.DeletedBags++
-			} else {
-				sum.DeletedManifests++
-			}
-			sum.DeletedBytes += r.Bytes
-			sum.fees += r.fee
-			w.Write(d) // sticky: see stop
-			return nil
-		}
-		// Bags first: a manifest goes only once its bag is gone.
-		for _, object := range []string{ObjectBag, ObjectManifest} {
-			for _, r := range recs {
-				if r.Object != object || !r.deletable || (object == ObjectManifest && r.BagKey != "" && !deleted[r.BagKey]) {
-					continue
-				}
-				if err := del(r); err != nil {
-					if stop() != nil {
-						break
-					}
-					failed = append(failed, err.Error())
-					fmt.Fprintf(errOut, "gb-prune: warning: delete %s: %v\n", r.Key, err)
-				}
-			}
-		}
-		ul, _ := opts.Store.(store.UploadLister)
-		for _, r := range upRecs {
-			if !r.deletable || ul == nil || stop() != nil {
-				continue
-			}
-			if err := ul.AbortUpload(ctx, r.Key, r.UploadID); err != nil {
-				failed = append(failed, err.Error())
-				fmt.Fprintf(errOut, "gb-prune: warning: abort upload %s of %s: %v\n", r.UploadID, r.Key, err)
-				continue
-			}
-			sum.UploadsAborted++
-			w.Write(DeletedRecord{Kind: KindDeleted, Object: ObjectUpload, Key: r.Key, UploadID: r.UploadID, Reason: r.Reason,
-				Bytes: r.Bytes, StorageClass: r.StorageClass, UploadedAt: r.UploadedAt, AgeDays: r.AgeDays})
-		}
-		// Retired bags already gone from the store leave the inventory too.
-		for _, id := range a.GoneRetired {
-			if stop() != nil {
-				break
-			}
-			b := inv.Bags[id]
-			delete(inv.Bags, id)
-			invChanged = true
-			sum.InventoryDropped = append(sum.InventoryDropped, id)
-			w.Write(DeletedRecord{Kind: KindDeleted, Object: ObjectBag, Key: b.Key, Bag: id, Reason: ReasonRetired, Bytes: b.Bytes,
-				StorageClass: b.StorageClass, UploadedAt: b.UploadedAt, AgeDays: cost.AgeDays(b.UploadedAt, now), InventoryDropped: true, AlreadyGone: true})
-		}
-	} else if n := len(a.GoneRetired); n > 0 {
-		fmt.Fprintf(errOut, "gb-prune: %s in the inventory no longer in the store; --delete drops them from the inventory\n", plural(n, "retired bag"))
-	}
-	sum.Fees = cost.Round(sum.fees)
-	sum.Failed = len(failed)
-
-	if invChanged {
-		if _, err := inventory.BackupDaily(st.InventoryFile, st.InventoryBakDir, now); err != nil {
-			return fmt.Errorf("daily inventory backup: %w", err)
-		}
-		if err := inv.Save(st.InventoryFile); err != nil {
-			return fmt.Errorf("save %s (the objects are deleted; the next gb-prune --delete drops them from the inventory): %w", st.InventoryFile, err)
-		}
-		keys, err := refreshSystem(ctx, opts.Store, a, inv, errOut)
-		sum.SystemFiles = keys
-		if err != nil {
-			fmt.Fprintf(errOut, "gb-prune: warning: %v (the next gb-commit that changes something uploads it)\n", err)
-		}
-	}
-	if n := len(a.Missing); n > 0 {
-		fmt.Fprintf(errOut, "gb-prune: warning: %s the inventory refers to not in %s; run gb-audit\n", plural(n, "bag"), opts.Store)
-	}
-	if n := len(a.Misnamed); n > 0 {
-		fmt.Fprintf(errOut, "gb-prune: warning: %d objects carry the id of a bag in use under another key; left alone (run gb-audit)\n", n)
-	}
-	if err := w.Write(sum); err != nil {
+// stopped says why deleting must stop: the context, or a record that
+// could not be written (nothing is deleted without its record); what was
+// done is still saved.
+func (r *run) stopped(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := w.Err(); err != nil {
+	return r.w.Err()
+}
+
+// deleteAll deletes the orphans free to delete (bags first: a manifest
+// goes only once its bag is gone), aborts old uploads, and drops retired
+// bags already gone from the inventory.
+func (r *run) deleteAll(ctx context.Context) {
+	deleted := map[string]bool{}
+	for _, object := range []string{analysis.ObjectBag, analysis.ObjectManifest} {
+		for _, c := range r.orphans {
+			if c.Object != object || !c.deletable || (object == analysis.ObjectManifest && c.BagKey != "" && !deleted[c.BagKey]) {
+				continue
+			}
+			if err := r.deleteOne(ctx, c); err != nil {
+				if r.stopped(ctx) != nil {
+					break
+				}
+				r.failed = append(r.failed, err.Error())
+				fmt.Fprintf(r.errOut, "gb-prune: warning: delete %s: %v\n", c.Key, err)
+				continue
+			}
+			deleted[c.Key] = true
+		}
+	}
+	r.abortUploads(ctx)
+	for _, id := range r.a.GoneRetired {
+		if r.stopped(ctx) != nil {
+			break
+		}
+		b := r.inv.Bags[id]
+		delete(r.inv.Bags, id)
+		r.changed = true
+		r.sum.InventoryDropped = append(r.sum.InventoryDropped, id)
+		r.w.Write(records.Deleted{Kind: records.KindDeleted, Object: analysis.ObjectBag, Key: b.Key, Bag: id, Reason: analysis.ReasonRetired, Bytes: b.Bytes,
+			StorageClass: b.StorageClass, UploadedAt: b.UploadedAt, AgeDays: cost.AgeDays(b.UploadedAt, r.opts.Now), InventoryDropped: true, AlreadyGone: true})
+	}
+}
+
+// deleteOne deletes one orphan and writes its record.
+func (r *run) deleteOne(ctx context.Context, c candidate) error {
+	if err := r.stopped(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(errOut, "gb-prune: %s\n", sum.Line(st.MinRetentionDays, opts.AbortUploadsAfter))
-	if len(failed) > 0 {
-		return fmt.Errorf("%d deletions failed (first: %s); run gb-prune --delete again", len(failed), failed[0])
+	// The last word before anything goes: never what the inventory
+	// references.
+	if id, _ := analysis.BagIDOfKey(c.Key); r.a.Referenced[id] || id == "" {
+		return fmt.Errorf("%s: refusing to delete an object the inventory refers to", c.Key)
 	}
-	return ctx.Err()
+	if err := r.opts.Store.Delete(ctx, c.Key); err != nil {
+		return err
+	}
+	d := records.Deleted{Kind: records.KindDeleted, Object: c.Object, Key: c.Key, Bag: c.Bag, Reason: c.Reason, Bytes: c.Bytes,
+		StorageClass: c.StorageClass, UploadedAt: c.UploadedAt, AgeDays: c.AgeDays, Fee: c.Fee}
+	if c.Object == analysis.ObjectBag {
+		if c.retired {
+			delete(r.inv.Bags, c.Bag)
+			d.InventoryDropped, r.changed = true, true
+			r.sum.InventoryDropped = append(r.sum.InventoryDropped, c.Bag)
+		}
+		d.LocalManifest = localManifest(r.opts.Settings.ManifestDir, c.Key)
+		r.sum.DeletedBags++
+	} else {
+		r.sum.DeletedManifests++
+	}
+	r.sum.DeletedBytes += c.Bytes
+	r.t.fees += c.fee
+	r.w.Write(d) // sticky: see stopped
+	return nil
+}
+
+// abortUploads aborts the incomplete uploads old enough.
+func (r *run) abortUploads(ctx context.Context) {
+	ul, _ := r.opts.Store.(store.UploadLister)
+	for _, c := range r.uploads {
+		if !c.deletable || ul == nil || r.stopped(ctx) != nil {
+			continue
+		}
+		if err := ul.AbortUpload(ctx, c.Key, c.UploadID); err != nil {
+			r.failed = append(r.failed, err.Error())
+			fmt.Fprintf(r.errOut, "gb-prune: warning: abort upload %s of %s: %v\n", c.UploadID, c.Key, err)
+			continue
+		}
+		r.sum.UploadsAborted++
+		r.w.Write(records.Deleted{Kind: records.KindDeleted, Object: analysis.ObjectUpload, Key: c.Key, UploadID: c.UploadID, Reason: c.Reason,
+			Bytes: c.Bytes, StorageClass: c.StorageClass, UploadedAt: c.UploadedAt, AgeDays: c.AgeDays})
+	}
+}
+
+// saveInventory saves the inventory when bags left it, and refreshes its
+// copy in the store.
+func (r *run) saveInventory(ctx context.Context) error {
+	if !r.changed {
+		return nil
+	}
+	st := r.opts.Settings
+	if _, err := inventory.BackupDaily(st.InventoryFile, st.InventoryBakDir, r.opts.Now); err != nil {
+		return fmt.Errorf("daily inventory backup: %w", err)
+	}
+	if err := r.inv.Save(st.InventoryFile); err != nil {
+		return fmt.Errorf("save %s (the objects are deleted; the next gb-prune --delete drops them from the inventory): %w", st.InventoryFile, err)
+	}
+	keys, err := refreshSystem(ctx, r.opts.Store, r.a, r.inv, r.errOut)
+	r.sum.SystemFiles = keys
+	if err != nil {
+		fmt.Fprintf(r.errOut, "gb-prune: warning: %v (the next gb-commit that changes something uploads it)\n", err)
+	}
+	return nil
+}
+
+// finish warns about what the analysis found, writes the summary and
+// says what was done.
+func (r *run) finish(ctx context.Context) error {
+	if n := len(r.a.Missing); n > 0 {
+		fmt.Fprintf(r.errOut, "gb-prune: warning: %s the inventory refers to not in %s; run gb-audit\n", plural(n, "bag"), r.opts.Store)
+	}
+	if n := len(r.a.Misnamed); n > 0 {
+		fmt.Fprintf(r.errOut, "gb-prune: warning: %d objects carry the id of a bag in use under another key; left alone (run gb-audit)\n", n)
+	}
+	var failed error
+	if len(r.failed) > 0 {
+		failed = fmt.Errorf("%d deletions failed (first: %s); run gb-prune --delete again", len(r.failed), r.failed[0])
+	} else {
+		failed = ctx.Err()
+	}
+	r.sum.Status = records.StatusOK
+	if failed != nil {
+		r.sum.Status, r.sum.Error = records.StatusFailed, failed.Error()
+	}
+	if err := r.w.Write(r.sum); err != nil {
+		return err
+	}
+	if err := r.w.Err(); err != nil {
+		return err
+	}
+	fmt.Fprintf(r.errOut, "gb-prune: %s\n", line(r.sum, r.t, r.opts.Settings.MinRetentionDays, r.opts.AbortUploadsAfter))
+	return failed
 }
 
 // localManifest removes the local copy of a deleted bag's manifest, which
@@ -466,7 +428,7 @@ func localManifest(dir, bagKey string) string {
 	if dir == "" {
 		return ""
 	}
-	p := filepath.Join(dir, manifest.FileName(bagKey))
+	p := filepath.Join(dir, layout.ManifestFile(bagKey))
 	if err := os.Remove(p); err != nil {
 		return ""
 	}
@@ -477,15 +439,14 @@ func localManifest(dir, bagKey string) string {
 // year that has one, so a machine bootstrapped from the store does not
 // count deleted bags. An encrypted copy (inventory.json.age) is left for
 // the next gb-commit, which holds the keys.
-func refreshSystem(ctx context.Context, st store.Store, a *Analysis, inv *inventory.Inventory, errOut io.Writer) ([]string, error) {
+func refreshSystem(ctx context.Context, st store.Store, a *analysis.Analysis, inv *inventory.Inventory, errOut io.Writer) ([]string, error) {
 	if len(a.SystemYears) == 0 {
 		return nil, nil
 	}
-	prefix := fmt.Sprintf("%d-backup/system/", a.SystemYears[len(a.SystemYears)-1])
-	key := path.Join(prefix, "inventory.json")
+	key := layout.SystemKey(a.SystemYears[len(a.SystemYears)-1], layout.Inventory)
 	if _, ok := a.Objects[key]; !ok || inv.UsesEncryption() {
 		// Never a plain copy of an inventory that names encrypted atoms.
-		fmt.Fprintf(errOut, "gb-prune: %s.age is encrypted; the next gb-commit that changes something refreshes it\n", key)
+		fmt.Fprintf(errOut, "gb-prune: %s is encrypted; the next gb-commit that changes something refreshes it\n", layout.Seal(key))
 		return nil, nil
 	}
 	b, err := inv.Marshal()
@@ -498,12 +459,12 @@ func refreshSystem(ctx context.Context, st store.Store, a *Analysis, inv *invent
 	return []string{key}, nil
 }
 
-// Line is the one-line human summary.
-func (s Summary) Line(minDays float64, abortAfter time.Duration) string {
+// line is the one-line human summary.
+func line(s records.Prune, t tally, minDays float64, abortAfter time.Duration) string {
 	var parts []string
 	head := "no orphans"
 	if s.OrphanBags+s.OrphanManifests > 0 {
-		head = fmt.Sprintf("%s, %s", plural(s.OrphanBags, "orphan bag"), cost.Bytes(s.bagBytes))
+		head = fmt.Sprintf("%s, %s", plural(s.OrphanBags, "orphan bag"), cost.Bytes(t.bagBytes))
 		if s.OrphanManifests > 0 {
 			head += fmt.Sprintf(" (and %s)", plural(s.OrphanManifests, "orphan manifest"))
 		}
@@ -513,9 +474,9 @@ func (s Summary) Line(minDays float64, abortAfter time.Duration) string {
 	}
 	parts = append(parts, head)
 	var act []string
-	bags, mans, fees := s.DeletedBags, s.DeletedManifests, s.fees
+	bags, mans, fees := s.DeletedBags, s.DeletedManifests, t.fees
 	if s.DryRun {
-		bags, mans, fees = s.wouldBags, s.wouldManifests, s.wouldFees
+		bags, mans, fees = t.wouldBags, t.wouldManifests, t.wouldFees
 	}
 	if bags+mans > 0 {
 		d := "deleted " + objects(bags, mans)
@@ -533,7 +494,7 @@ func (s Summary) Line(minDays float64, abortAfter time.Duration) string {
 			verb, costs = "keep", "would cost"
 		}
 		act = append(act, fmt.Sprintf("%s %d younger than %s days (free to delete %s; deleting now %s %s: --allow-early)",
-			verb, s.KeptYoung, strconv.FormatFloat(minDays, 'f', -1, 64), dateRange(s.NextDeletable, s.LastDeletable), costs, cost.USD(s.feesNow)))
+			verb, s.KeptYoung, strconv.FormatFloat(minDays, 'f', -1, 64), dateRange(s.NextDeletable, s.LastDeletable), costs, cost.USD(t.feesNow)))
 	}
 	switch {
 	case len(act) > 0 && s.DryRun:
@@ -545,7 +506,7 @@ func (s Summary) Line(minDays float64, abortAfter time.Duration) string {
 		parts = append(parts, fmt.Sprintf("%s dropped from the inventory", plural(n, "bag")))
 	}
 	if s.Uploads > 0 {
-		u := fmt.Sprintf("%s, %s", plural(s.Uploads, "incomplete upload"), cost.Bytes(s.uploadBytes))
+		u := fmt.Sprintf("%s, %s", plural(s.Uploads, "incomplete upload"), cost.Bytes(t.uploadBytes))
 		switch {
 		case !s.DryRun:
 			u += fmt.Sprintf(": %d aborted", s.UploadsAborted)

@@ -531,26 +531,6 @@ func TestParseAge(t *testing.T) {
 	}
 }
 
-func TestBagIDOfKey(t *testing.T) {
-	for key, want := range map[string]string{
-		"2026-backup/home-me_x_bag_000042.tar.zst":                 "bag_000042 bag",
-		"2026-backup/enc_bag_1234567.tar.zst.age":                  "bag_1234567 bag",
-		"2026-backup/src_bag_000001.tar":                           "bag_000001 bag",
-		"2026-backup/manifests/src_bag_000001.manifest.ndjson":     "bag_000001 manifest",
-		"2026-backup/manifests/enc_bag_000001.manifest.ndjson.age": "bag_000001 manifest",
-		"2026-backup/system/inventory.json":                        " ",
-		"2026-backup/src_bag_000001.tar.gz":                        " ",
-		"2026-backup/sub/src_bag_000001.tar.zst":                   " ",
-		"archive-2026/src_bag_000001.tar.zst":                      " ",
-		"2026-backup/manifests/src_bag_01.manifest.ndjson":         " ",
-	} {
-		id, obj := prune.BagIDOfKey(key)
-		if id+" "+obj != want {
-			t.Errorf("BagIDOfKey(%q) = %q %q, want %q", key, id, obj, want)
-		}
-	}
-}
-
 // failStore refuses to delete one key.
 type failStore struct {
 	*store.Local

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/fault"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
@@ -154,7 +154,7 @@ func (u *putter) record(l records.Line) error {
 // removeStaged removes a bag's staged files once the stored copy is
 // checked, gb-pack's note beside it (FILE.packed.json) included.
 func (u *putter) removeStaged(p packedIn) {
-	staged := []string{p.file, p.file + ".packed.json"}
+	staged := []string{p.file, layout.Sidecar(p.file)}
 	if p.manifestStaged {
 		staged = append(staged, p.manifest)
 	}
@@ -180,7 +180,7 @@ func parsePacked(l records.Line, name string) (packedIn, error) {
 	if rec.ManifestUpload != "" {
 		p.manifest, p.manifestStaged = rec.ManifestUpload, true
 	}
-	if rec.Encrypt && (!p.manifestStaged || !strings.HasSuffix(p.key, ".age") || !strings.HasSuffix(p.manifestKey, ".age")) {
+	if rec.Encrypt && (!p.manifestStaged || !layout.IsSealed(p.key) || !layout.IsSealed(p.manifestKey)) {
 		// Never send a plain manifest of an encrypted bag.
 		return p, l.Errorf(name, "packed record for encrypted bag %s needs .age keys and an encrypted manifest_upload", p.bag)
 	}
@@ -232,7 +232,7 @@ func upload(ctx context.Context, opts Options, p packedIn, errOut io.Writer, job
 		// The journal beside the staged bag lets an interrupted multipart
 		// upload resume on the next run instead of starting over.
 		info, err = opts.Store.Put(ctx, p.key, f, p.size, store.PutOptions{StorageClass: opts.BagClass, SHA256: p.sha,
-			Metadata: map[string]string{"gb-bag": p.bag, "gb-sha256": p.sha}, Journal: p.file + ".upload.json", Sent: &sent, Progress: onProgress})
+			Metadata: map[string]string{"gb-bag": p.bag, "gb-sha256": p.sha}, Journal: layout.Journal(p.file), Sent: &sent, Progress: onProgress})
 		if sent < 0 {
 			sent = p.size
 		}

@@ -27,7 +27,7 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("%s: %v has no kind field", k, typ)
 		}
 	}
-	for _, k := range []string{KindScan, KindPlan, KindPack, KindPut, KindCommitted} {
+	for _, k := range []string{KindScan, KindPlan, KindPack, KindPut, KindCommitted, KindPrune, KindAudit, KindReport} {
 		typ, _ := TypeOf(k)
 		if f, ok := typ.FieldByName("Outcome"); !ok || !f.Anonymous {
 			t.Errorf("summary %s: %v does not embed Outcome", k, typ)

@@ -3,9 +3,9 @@ package recovery
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -13,13 +13,11 @@ import (
 
 	"filippo.io/age"
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
-	"github.com/tidwall/gjson"
 )
-
-var bagKey = regexp.MustCompile(`^[0-9]{4}-backup/[^/]+_(bag_[0-9]{6,})\.tar(\.zst)?(\.age)?$`)
 
 // storedBag is one bag found in the store, with its manifest's header.
 type storedBag struct {
@@ -35,30 +33,38 @@ type storedBag struct {
 // manifests alone, for when no system/inventory.json survives. Each
 // manifest's header names the atoms (and parts) its bag holds with their
 // metadata hashes, so an atom's newest complete set of bags is known
-// exactly; bags no atom points to come back retired. ok reports how many
-// bags had a readable manifest.
+// exactly; bags no atom points to come back retired. skipped counts the
+// bags left out (no manifest, or one that cannot be read).
 func rebuild(ctx context.Context, st store.Store, ids []age.Identity, now time.Time, errOut io.Writer) (inv *inventory.Inventory, bags []*storedBag, skipped int, err error) {
+	bags, maxID, skipped, err := readBags(ctx, st, ids, errOut)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	inv = inventory.New()
+	inv.NextBag = maxID + 1
+	referenced := addAtoms(inv, bags, errOut)
+	addBags(inv, bags, referenced, now)
+	return inv, bags, skipped, nil
+}
+
+// readBags lists the bags in the store and reads each one's manifest.
+func readBags(ctx context.Context, st store.Store, ids []age.Identity, errOut io.Writer) (bags []*storedBag, maxID, skipped int, err error) {
 	objs := map[string]store.ObjectInfo{}
 	err = st.List(ctx, "", func(o store.ObjectInfo) error {
 		objs[o.Key] = o
 		return nil
 	})
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, 0, 0, err
 	}
-	inv = inventory.New()
-	maxID := 0
 	for key, o := range objs {
-		m := bagKey.FindStringSubmatch(key)
-		if m == nil {
+		id, kind := layout.BagOf(key)
+		if kind != layout.Bag {
 			continue
 		}
-		n, _ := inventory.ParseBagID(m[1])
+		n, _ := inventory.ParseBagID(id)
 		maxID = max(maxID, n)
-		b := &storedBag{id: m[1], info: o, manKey: manifest.Key(key)}
-		if strings.HasSuffix(key, ".age") {
-			b.manKey += ".age"
-		}
+		b := &storedBag{id: id, info: o, manKey: layout.StoredManifestKey(key)}
 		if _, ok := objs[b.manKey]; !ok {
 			fmt.Fprintf(errOut, "gb-recover: warning: %s has no manifest in the store; it is left out (gb-prune lists it)\n", key)
 			skipped++
@@ -66,15 +72,15 @@ func rebuild(ctx context.Context, st store.Store, ids []age.Identity, now time.T
 		}
 		raw, err := getAll(ctx, st, b.manKey)
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("%s: %w", b.manKey, err)
+			return nil, 0, 0, fmt.Errorf("%s: %w", b.manKey, err)
 		}
-		if strings.HasSuffix(b.manKey, ".age") {
+		if layout.IsSealed(b.manKey) {
 			if ids == nil {
 				skipped++
 				continue
 			}
 			if raw, err = decrypt(raw, ids); err != nil {
-				return nil, nil, 0, fmt.Errorf("%s: %w", b.manKey, err)
+				return nil, 0, 0, fmt.Errorf("%s: %w", b.manKey, err)
 			}
 		}
 		b.manifest = raw
@@ -86,12 +92,18 @@ func rebuild(ctx context.Context, st store.Store, ids []age.Identity, now time.T
 		bags = append(bags, b)
 	}
 	sort.Slice(bags, func(i, j int) bool { return bags[i].id < bags[j].id })
-	inv.NextBag = maxID + 1
+	return bags, maxID, skipped, nil
+}
 
-	type part struct {
-		bag  *storedBag
-		atom manifest.Atom
-	}
+// part is one bag's share of an atom.
+type part struct {
+	bag  *storedBag
+	atom manifest.Atom
+}
+
+// addAtoms adds to inv every atom with a complete set of parts in the
+// store, and its source; it returns the bags those atoms refer to.
+func addAtoms(inv *inventory.Inventory, bags []*storedBag, errOut io.Writer) (referenced map[string]bool) {
 	byAtom := map[string][]part{}
 	for _, b := range bags {
 		for _, a := range b.hdr.Atoms {
@@ -99,34 +111,13 @@ func rebuild(ctx context.Context, st store.Store, ids []age.Identity, now time.T
 			byAtom[k] = append(byAtom[k], part{b, a})
 		}
 	}
-	referenced := map[string]bool{}
+	referenced = map[string]bool{}
 	for k, parts := range byAtom {
-		// Newest first: the last complete set of parts of one packing
-		// (same hash, every part present) is the atom's current copy.
-		slices.SortFunc(parts, func(x, y part) int { return strings.Compare(y.bag.id, x.bag.id) })
-		var chosen []part
-		for _, p := range parts {
-			want := max(p.atom.Parts, 1)
-			set := map[int]part{}
-			for _, q := range parts {
-				if q.atom.Hash == p.atom.Hash && max(q.atom.Parts, 1) == want && q.bag.id <= p.bag.id {
-					if _, dup := set[max(q.atom.Part, 1)]; !dup {
-						set[max(q.atom.Part, 1)] = q
-					}
-				}
-			}
-			if len(set) == want {
-				for _, q := range set {
-					chosen = append(chosen, q)
-				}
-				break
-			}
-		}
+		chosen := newestComplete(parts)
 		if chosen == nil {
 			fmt.Fprintf(errOut, "gb-recover: warning: atom %s has no complete set of parts in the store; left out\n", k)
 			continue
 		}
-		sort.Slice(chosen, func(i, j int) bool { return chosen[i].bag.id < chosen[j].bag.id })
 		first := chosen[0]
 		a := &inventory.Atom{Source: first.bag.hdr.Source, Type: first.atom.Type, LastMetadataHash: first.atom.Hash, TarID: first.bag.id,
 			ArchiveKey: first.bag.hdr.Key, FirstSeen: first.bag.hdr.CreatedAt, LastSeen: first.bag.hdr.CreatedAt, PackedAt: first.bag.hdr.CreatedAt}
@@ -153,6 +144,38 @@ func rebuild(ctx context.Context, st store.Store, ids []age.Identity, now time.T
 			src.LastSeen = a.LastSeen
 		}
 	}
+	return referenced
+}
+
+// newestComplete is an atom's current copy: the last complete set of
+// parts of one packing (same hash, every part present), in bag order;
+// nil when there is none.
+func newestComplete(parts []part) []part {
+	slices.SortFunc(parts, func(x, y part) int { return strings.Compare(y.bag.id, x.bag.id) })
+	for _, p := range parts {
+		want := max(p.atom.Parts, 1)
+		set := map[int]part{}
+		for _, q := range parts {
+			if q.atom.Hash == p.atom.Hash && max(q.atom.Parts, 1) == want && q.bag.id <= p.bag.id {
+				if _, dup := set[max(q.atom.Part, 1)]; !dup {
+					set[max(q.atom.Part, 1)] = q
+				}
+			}
+		}
+		if len(set) == want {
+			var chosen []part
+			for _, q := range set {
+				chosen = append(chosen, q)
+			}
+			sort.Slice(chosen, func(i, j int) bool { return chosen[i].bag.id < chosen[j].bag.id })
+			return chosen
+		}
+	}
+	return nil
+}
+
+// addBags adds every bag read to inv; those no atom refers to retired.
+func addBags(inv *inventory.Inventory, bags []*storedBag, referenced map[string]bool, now time.Time) {
 	for _, b := range bags {
 		bg := &inventory.Bag{Key: b.hdr.Key, Source: b.hdr.Source, Bytes: b.info.Size, SHA256: b.end.BagSHA, StorageClass: b.info.StorageClass,
 			UploadedAt: b.info.UploadedAt, Compress: "none", Files: 0, ManifestKey: b.manKey}
@@ -171,7 +194,6 @@ func rebuild(ctx context.Context, st store.Store, ids []age.Identity, now time.T
 		}
 		inv.Bags[b.id] = bg
 	}
-	return inv, bags, skipped, nil
 }
 
 // parseManifest reads the header and end lines; the manifest must come
@@ -181,29 +203,21 @@ func parseManifest(b *storedBag) error {
 	if len(lines) < 2 {
 		return fmt.Errorf("not a complete manifest")
 	}
-	h, e := gjson.ParseBytes(lines[0]), gjson.ParseBytes(lines[len(lines)-1])
-	if h.Get("kind").String() != manifest.KindHeader || e.Get("kind").String() != manifest.KindEnd {
+	if err := json.Unmarshal(lines[0], &b.hdr); err != nil {
+		return fmt.Errorf("header line: %w", err)
+	}
+	if err := json.Unmarshal(lines[len(lines)-1], &b.end); err != nil {
+		return fmt.Errorf("last line: %w", err)
+	}
+	if b.hdr.Kind != manifest.KindHeader || b.end.Kind != manifest.KindEnd {
 		return fmt.Errorf("not a complete manifest (no header or end line)")
 	}
-	b.hdr.Bag, b.hdr.Key, b.hdr.Source = h.Get("bag").String(), h.Get("key").String(), h.Get("source").String()
 	if b.hdr.Bag != b.id || b.hdr.Key != b.info.Key {
 		return fmt.Errorf("it describes %s (%s), not %s", b.hdr.Bag, b.hdr.Key, b.info.Key)
 	}
-	b.hdr.CreatedAt, _ = time.Parse(time.RFC3339Nano, h.Get("created_at").String())
-	for _, l := range h.Get("layers").Array() {
-		b.hdr.Layers = append(b.hdr.Layers, l.String())
-	}
-	if enc := h.Get("encryption"); enc.Exists() {
-		b.hdr.Encryption = &manifest.Encryption{Scheme: enc.Get("scheme").String(), Keys: enc.Get("keys").String()}
-	}
-	if !h.Get("atoms").Exists() {
+	if b.hdr.Atoms == nil {
 		return fmt.Errorf("its header lists no atoms (written by an older gb)")
 	}
-	for _, a := range h.Get("atoms").Array() {
-		b.hdr.Atoms = append(b.hdr.Atoms, manifest.Atom{Atom: a.Get("atom").String(), AtomB64: a.Get("atom_b64").String(), Type: a.Get("type").String(),
-			Hash: a.Get("hash").String(), Files: a.Get("files").Int(), Bytes: a.Get("bytes").Int(), Part: int(a.Get("part").Int()), Parts: int(a.Get("parts").Int())})
-	}
-	b.end.BagSHA, b.end.BagLen = e.Get("bag_sha256").String(), e.Get("bag_bytes").Int()
 	return nil
 }
 

@@ -10,14 +10,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,13 +24,11 @@ import (
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
 )
-
-// KindRecovered is the summary record.
-const KindRecovered = "recovered"
 
 // Options configure a recovery.
 type Options struct {
@@ -49,44 +46,69 @@ type Options struct {
 	S3Endpoint, S3Region string
 }
 
-// Recovered summarises what was written.
-type Recovered struct {
-	Kind              string   `json:"kind"`
-	Store             string   `json:"store"`
-	Year              int      `json:"year"`
-	Dir               string   `json:"dir"`
-	Config            string   `json:"config"`
-	Files             []string `json:"files"`
-	Bags              int      `json:"bags"`
-	Manifests         int      `json:"manifests"`
-	ManifestsMissing  []string `json:"manifests_missing,omitempty"`
-	EncryptedSkipped  int      `json:"encrypted_skipped,omitempty"`
-	RecipientsWritten bool     `json:"recipients_written,omitempty"`
-	Rebuilt           bool     `json:"rebuilt,omitempty"`
+// recoverer is one recovery: the system files of the year chosen, and
+// what was written.
+type recoverer struct {
+	opts  Options
+	year  int
+	names map[string]bool // system file names of the year
+	ids   []age.Identity
+	rec   records.Recovered
 }
-
-var systemKey = regexp.MustCompile(`^([0-9]{4})-backup/system/([^/]+)$`)
 
 // Run recovers into opts.Dir and writes one recovered record.
 func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) error {
 	if err := checkEmpty(opts.Dir); err != nil {
 		return err
 	}
+	r, err := start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	inv, invBytes, rebuilt, err := r.inventory(ctx, errOut)
+	if err != nil {
+		return err
+	}
+	if err := r.write(layout.Inventory, invBytes, 0o600); err != nil {
+		return err
+	}
+	if err := r.systemFiles(ctx); err != nil {
+		return err
+	}
+	recipients, err := r.manifests(ctx, inv, rebuilt, errOut)
+	if err != nil {
+		return err
+	}
+	// Backups from the new machine encrypt to the same public keys, so
+	// nothing is packed again for a change of keys.
+	if len(recipients) > 0 {
+		if err := r.write("recipients.txt", []byte(strings.Join(recipients, "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
+		r.rec.RecipientsWritten = true
+	}
+	return r.finish(out, errOut, inv)
+}
+
+// start chooses the year whose system files are used, and reads the
+// identity when they are encrypted.
+func start(ctx context.Context, opts Options) (*recoverer, error) {
 	years := map[int]map[string]bool{}
 	err := opts.Store.List(ctx, "", func(o store.ObjectInfo) error {
-		if m := systemKey.FindStringSubmatch(o.Key); m != nil {
-			y, _ := strconv.Atoi(m[1])
-			if years[y] == nil {
-				years[y] = map[string]bool{}
+		if k, ok := layout.Parse(o.Key); ok && k.Kind == layout.System {
+			if years[k.Year] == nil {
+				years[k.Year] = map[string]bool{}
 			}
-			years[y][m[2]] = true
+			years[k.Year][k.Name] = true
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("list %s: %w", opts.Store, err)
+		return nil, fmt.Errorf("list %s: %w", opts.Store, err)
 	}
-	hasInv := func(names map[string]bool) bool { return names["inventory.json"] || names["inventory.json.age"] }
+	hasInv := func(names map[string]bool) bool {
+		return names[layout.Inventory] || names[layout.Seal(layout.Inventory)]
+	}
 	year := opts.Year
 	if year == 0 {
 		for y, names := range years {
@@ -97,176 +119,202 @@ func Run(ctx context.Context, _ io.Reader, out, errOut io.Writer, opts Options) 
 	}
 	names := years[year]
 	if !hasInv(names) && !opts.Rebuild {
-		return &config.Error{Msg: fmt.Sprintf("%s holds no <year>-backup/system/inventory.json%s", opts.Store, yearNote(opts.Year)),
+		return nil, &config.Error{Msg: fmt.Sprintf("%s holds no %s%s", opts.Store, layout.InventoryPattern, yearNote(opts.Year)),
 			Hint: "check the destination URL (and prefix); if the archive is there but its inventory is lost, add --rebuild to rebuild it from the manifests"}
 	}
-	var ids []age.Identity
+	r := &recoverer{opts: opts, year: year, names: names,
+		rec: records.Recovered{Kind: records.KindRecovered, Store: opts.Store.String(), Year: year, Dir: opts.Dir, Config: filepath.Join(opts.Dir, layout.Config)}}
 	needKey := false
 	for n := range names {
-		needKey = needKey || strings.HasSuffix(n, ".age")
+		needKey = needKey || layout.IsSealed(n)
 	}
-	if opts.Identity != "" {
-		if ids, err = keys.Identities(opts.Identity); err != nil {
-			return err
+	switch {
+	case opts.Identity != "":
+		if r.ids, err = keys.Identities(opts.Identity); err != nil {
+			return nil, err
 		}
-	} else if needKey {
-		if opts.Identity == "" {
-			return &config.Error{Msg: fmt.Sprintf("the archive's system files in %d-backup/system/ are encrypted", year),
-				Hint: "pass --identity FILE: the age identity (AGE-SECRET-KEY-1…) or the passphrase file the archive was encrypted to"}
-		}
+	case needKey:
+		return nil, &config.Error{Msg: fmt.Sprintf("the archive's system files in %s are encrypted", layout.SystemDir(year)),
+			Hint: "pass --identity FILE: the age identity (AGE-SECRET-KEY-1…) or the passphrase file the archive was encrypted to"}
 	}
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// fetch reads a system file of the year, plain or sealed; ok is false
+// when the store has neither.
+func (r *recoverer) fetch(ctx context.Context, name string) (b []byte, ok bool, err error) {
+	for _, n := range []string{name, layout.Seal(name)} {
+		if !r.names[n] {
+			continue
+		}
+		key := layout.SystemKey(r.year, n)
+		b, err := getAll(ctx, r.opts.Store, key)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", key, err)
+		}
+		if layout.IsSealed(n) {
+			if b, err = decrypt(b, r.ids); err != nil {
+				return nil, false, fmt.Errorf("%s: %w", key, err)
+			}
+		}
+		return b, true, nil
+	}
+	return nil, false, nil
+}
+
+// write writes a file of the new directory.
+func (r *recoverer) write(name string, b []byte, perm os.FileMode) error {
+	p := filepath.Join(r.opts.Dir, name)
+	if err := inventory.WriteFileAtomic(p, b, perm); err != nil {
 		return err
 	}
-	rec := Recovered{Kind: KindRecovered, Store: opts.Store.String(), Year: year, Dir: opts.Dir, Config: filepath.Join(opts.Dir, "glacier.cfg")}
-	prefix := fmt.Sprintf("%d-backup/system/", year)
-	fetch := func(name string) ([]byte, bool, error) {
-		for _, n := range []string{name, name + ".age"} {
-			if !names[n] {
-				continue
-			}
-			b, err := getAll(ctx, opts.Store, prefix+n)
-			if err != nil {
-				return nil, false, fmt.Errorf("%s%s: %w", prefix, n, err)
-			}
-			if strings.HasSuffix(n, ".age") {
-				if b, err = decrypt(b, ids); err != nil {
-					return nil, false, fmt.Errorf("%s%s: %w", prefix, n, err)
-				}
-			}
-			return b, true, nil
+	r.rec.Files = append(r.rec.Files, p)
+	return nil
+}
+
+// inventory reads the stored inventory, or with Rebuild rebuilds it from
+// the bags and manifests (returned too).
+func (r *recoverer) inventory(ctx context.Context, errOut io.Writer) (*inventory.Inventory, []byte, []*storedBag, error) {
+	if !r.opts.Rebuild {
+		b, _, err := r.fetch(ctx, layout.Inventory)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-		return nil, false, nil
+		inv, err := inventory.Parse(layout.SystemKey(r.year, layout.Inventory), b)
+		return inv, b, nil, err
 	}
-	var inv *inventory.Inventory
-	var invBytes []byte
-	var rebuilt []*storedBag
-	if opts.Rebuild {
-		var skipped int
-		if inv, rebuilt, skipped, err = rebuild(ctx, opts.Store, ids, opts.Now, errOut); err != nil {
-			return err
-		}
-		rec.Rebuilt, rec.EncryptedSkipped = true, skipped
-		if invBytes, err = inv.Marshal(); err != nil {
-			return err
-		}
-	} else {
-		if invBytes, _, err = fetch("inventory.json"); err != nil {
-			return err
-		}
-		if inv, err = inventory.Parse(prefix+"inventory.json", invBytes); err != nil {
-			return err
-		}
+	inv, rebuilt, skipped, err := rebuild(ctx, r.opts.Store, r.ids, r.opts.Now, errOut)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	write := func(name string, b []byte, perm os.FileMode) error {
-		p := filepath.Join(opts.Dir, name)
-		if err := inventory.WriteFileAtomic(p, b, perm); err != nil {
-			return err
-		}
-		rec.Files = append(rec.Files, p)
-		return nil
-	}
-	if err := write("inventory.json", invBytes, 0o600); err != nil {
-		return err
-	}
-	for _, name := range []string{"list.txt", "exclude.txt", "encrypt.txt", "RECOVERY.md"} {
-		b, ok, err := fetch(name)
+	r.rec.Rebuilt, r.rec.EncryptedSkipped = true, skipped
+	b, err := inv.Marshal()
+	return inv, b, rebuilt, err
+}
+
+// systemFiles writes the source list, excludes, encrypt.txt, RECOVERY.md
+// and a glacier.cfg for the new directory (the stored one kept beside it).
+func (r *recoverer) systemFiles(ctx context.Context) error {
+	for _, name := range []string{layout.List, layout.Exclude, layout.Encrypt, layout.Recovery} {
+		b, ok, err := r.fetch(ctx, name)
 		if err != nil {
 			return err
 		}
 		if ok {
-			if err := write(name, b, 0o600); err != nil {
+			if err := r.write(name, b, 0o600); err != nil {
 				return err
 			}
 		}
 	}
-	stored, _, err := fetch("glacier.cfg")
+	stored, _, err := r.fetch(ctx, layout.Config)
 	if err != nil {
 		return err
 	}
 	if stored != nil {
-		if err := write("glacier.cfg.orig", stored, 0o600); err != nil {
+		if err := r.write(layout.Config+".orig", stored, 0o600); err != nil {
 			return err
 		}
 	}
-	if err := write("glacier.cfg", Config(stored, opts), 0o600); err != nil {
-		return err
-	}
+	return r.write(layout.Config, Config(stored, r.opts), 0o600)
+}
 
-	// The manifests of every bag the inventory still lists, so gb-find
-	// works without thawing anything.
-	manDir := filepath.Join(opts.Dir, "manifests")
+// manifests writes the manifests of every bag the inventory lists, so
+// gb-find works without thawing anything, and returns the public keys an
+// encrypted one names.
+func (r *recoverer) manifests(ctx context.Context, inv *inventory.Inventory, rebuilt []*storedBag, errOut io.Writer) ([]string, error) {
+	manDir := filepath.Join(r.opts.Dir, "manifests")
 	if err := os.MkdirAll(manDir, 0o755); err != nil {
-		return err
+		return nil, err
+	}
+	if r.opts.Rebuild {
+		return r.rebuiltManifests(manDir, rebuilt)
 	}
 	var recipients []string
-	for _, b := range rebuilt {
-		rec.Bags++
-		if err := inventory.WriteFileAtomic(filepath.Join(manDir, manifest.FileName(b.hdr.Key)), b.manifest, 0o644); err != nil {
-			return err
+	for _, id := range inv.SortedBagIDs() {
+		bg := inv.Bags[id]
+		r.rec.Bags++
+		b, err := r.storedManifest(ctx, id, bg, errOut)
+		if err != nil {
+			return nil, err
 		}
-		rec.Manifests++
+		if b == nil {
+			continue
+		}
+		if recipients == nil && layout.IsSealed(bg.ManifestKey) {
+			recipients = headerRecipients(b)
+		}
+		if err := inventory.WriteFileAtomic(filepath.Join(manDir, layout.ManifestFile(bg.Key)), b, 0o644); err != nil {
+			return nil, err
+		}
+		r.rec.Manifests++
+	}
+	return recipients, nil
+}
+
+// storedManifest reads one bag's manifest from the store, decrypted; nil
+// (and the record says why) when it is missing or cannot be decrypted.
+func (r *recoverer) storedManifest(ctx context.Context, id string, bg *inventory.Bag, errOut io.Writer) ([]byte, error) {
+	if bg.ManifestKey == "" {
+		r.rec.ManifestsMissing = append(r.rec.ManifestsMissing, id)
+		return nil, nil
+	}
+	b, err := getAll(ctx, r.opts.Store, bg.ManifestKey)
+	if errors.Is(err, store.ErrNotFound) {
+		r.rec.ManifestsMissing = append(r.rec.ManifestsMissing, id)
+		fmt.Fprintf(errOut, "gb-recover: warning: %s: the manifest of %s is not in the store\n", bg.ManifestKey, id)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", bg.ManifestKey, err)
+	}
+	if !layout.IsSealed(bg.ManifestKey) {
+		return b, nil
+	}
+	if r.ids == nil {
+		r.rec.EncryptedSkipped++
+		return nil, nil
+	}
+	if b, err = decrypt(b, r.ids); err != nil {
+		return nil, fmt.Errorf("%s: %w", bg.ManifestKey, err)
+	}
+	return b, nil
+}
+
+// rebuiltManifests writes the manifests a rebuild already read.
+func (r *recoverer) rebuiltManifests(manDir string, rebuilt []*storedBag) ([]string, error) {
+	var recipients []string
+	for _, b := range rebuilt {
+		r.rec.Bags++
+		if err := inventory.WriteFileAtomic(filepath.Join(manDir, layout.ManifestFile(b.hdr.Key)), b.manifest, 0o644); err != nil {
+			return nil, err
+		}
+		r.rec.Manifests++
 		if recipients == nil && b.hdr.Encryption != nil {
 			recipients = headerRecipients(b.manifest)
 		}
 	}
-	for _, id := range inv.SortedBagIDs() {
-		if rebuilt != nil {
-			break
-		}
-		bg := inv.Bags[id]
-		rec.Bags++
-		if bg.ManifestKey == "" {
-			rec.ManifestsMissing = append(rec.ManifestsMissing, id)
-			continue
-		}
-		b, err := getAll(ctx, opts.Store, bg.ManifestKey)
-		if errors.Is(err, store.ErrNotFound) {
-			rec.ManifestsMissing = append(rec.ManifestsMissing, id)
-			fmt.Fprintf(errOut, "gb-recover: warning: %s: the manifest of %s is not in the store\n", bg.ManifestKey, id)
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", bg.ManifestKey, err)
-		}
-		if strings.HasSuffix(bg.ManifestKey, ".age") {
-			if ids == nil {
-				rec.EncryptedSkipped++
-				continue
-			}
-			if b, err = decrypt(b, ids); err != nil {
-				return fmt.Errorf("%s: %w", bg.ManifestKey, err)
-			}
-			if recipients == nil {
-				recipients = headerRecipients(b)
-			}
-		}
-		if err := inventory.WriteFileAtomic(filepath.Join(manDir, manifest.FileName(bg.Key)), b, 0o644); err != nil {
-			return err
-		}
-		rec.Manifests++
-	}
-	// Backups from the new machine encrypt to the same public keys, so
-	// nothing is packed again for a change of keys.
-	if len(recipients) > 0 {
-		if err := write("recipients.txt", []byte(strings.Join(recipients, "\n")+"\n"), 0o644); err != nil {
-			return err
-		}
-		rec.RecipientsWritten = true
-	}
+	return recipients, nil
+}
+
+// finish writes the record and says what to do next.
+func (r *recoverer) finish(out, errOut io.Writer, inv *inventory.Inventory) error {
+	rec := &r.rec
 	w := records.NewWriter(out)
-	if err := w.Write(rec); err != nil {
+	if err := w.Write(*rec); err != nil {
 		return err
 	}
 	if err := w.Err(); err != nil {
 		return err
 	}
 	fmt.Fprintf(errOut, "gb-recover: %s: inventory of %d (%d bags, %d atoms) and %d manifests written to %s\n",
-		opts.Store, year, rec.Bags, len(inv.Atoms), rec.Manifests, opts.Dir)
+		r.opts.Store, r.year, rec.Bags, len(inv.Atoms), rec.Manifests, r.opts.Dir)
 	fmt.Fprintf(errOut, "gb-recover: next: gb-find -c %s NAME, then gb-restore -c %s plan …\n", rec.Config, rec.Config)
 	if inv.UsesEncryption() && !rec.RecipientsWritten {
 		fmt.Fprintf(errOut, "gb-recover: to back up encrypted sources from here, put the passphrase in %s (chmod 600) or the public keys in %s\n",
-			filepath.Join(opts.Dir, "key.txt"), filepath.Join(opts.Dir, "recipients.txt"))
+			filepath.Join(r.opts.Dir, "key.txt"), filepath.Join(r.opts.Dir, "recipients.txt"))
 	}
 	if rec.EncryptedSkipped > 0 || len(rec.ManifestsMissing) > 0 {
 		return fmt.Errorf("%d manifests missing from the store, %d encrypted ones skipped (pass --identity): %w", len(rec.ManifestsMissing), rec.EncryptedSkipped, records.ErrWarnings)
@@ -322,11 +370,11 @@ func decrypt(b []byte, ids []age.Identity) ([]byte, error) {
 // headerRecipients reads the public keys from a manifest's header line.
 func headerRecipients(b []byte) []string {
 	line, _, _ := bytes.Cut(b, []byte("\n"))
-	l := records.Line{Raw: line}
-	var out []string
-	for _, r := range l.Get("encryption.recipients").Array() {
-		out = append(out, r.String())
+	var h manifest.Header
+	if json.Unmarshal(line, &h) != nil || h.Encryption == nil {
+		return nil
 	}
+	out := append([]string(nil), h.Encryption.Recipients...)
 	sort.Strings(out)
 	return out
 }

@@ -345,8 +345,8 @@ func TestStoreListing(t *testing.T) {
 		ss.BagsMissing != 1 || ss.BagsUnknown != 1 {
 		t.Fatalf("store summary %+v", ss)
 	}
-	if !near(ss.monthly, (53.5e9+4*40960)/1e9*0.00099) {
-		t.Errorf("store monthly %g", ss.monthly)
+	if !near(r.Summary.storeMonthly, (53.5e9+4*40960)/1e9*0.00099) {
+		t.Errorf("store monthly %g", r.Summary.storeMonthly)
 	}
 	for _, b := range r.Bags {
 		if want := b.Bag != "bag_000002"; b.InStore == nil || *b.InStore != want {

@@ -16,20 +16,31 @@ import (
 // Text renders the report as tables for people.
 func Text(r *Report) string {
 	var b strings.Builder
+	for _, section := range []func(*strings.Builder, *Report){textHeader, textSources, textBill, textBags, textRestores, textRuns, textChurn, textFooter} {
+		section(&b, r)
+	}
+	return b.String()
+}
+
+// textHeader says when, of what, and over which runs.
+func textHeader(b *strings.Builder, r *Report) {
 	s := r.Summary
-	fmt.Fprintf(&b, "gb report, %s: %s\n", s.At.Format("2006-01-02 15:04 MST"), show(s.Inventory))
+	fmt.Fprintf(b, "gb report, %s: %s\n", s.At.Format("2006-01-02 15:04 MST"), show(s.Inventory))
 	switch {
 	case s.Runs == 0:
 		b.WriteString("No runs yet.\n")
 	case s.Runs == 1:
-		fmt.Fprintf(&b, "1 run, on %s.\n", day(s.LastRun))
+		fmt.Fprintf(b, "1 run, on %s.\n", day(s.LastRun))
 	default:
-		fmt.Fprintf(&b, "%d runs, from %s to %s.\n", s.Runs, day(s.FirstRun), day(s.LastRun))
+		fmt.Fprintf(b, "%d runs, from %s to %s.\n", s.Runs, day(s.FirstRun), day(s.LastRun))
 	}
+}
 
-	// Sources.
+// textSources is the table of sources.
+func textSources(b *strings.Builder, r *Report) {
+	s := r.Summary
 	b.WriteString("\n")
-	tw := table(&b)
+	tw := table(b)
 	fmt.Fprintln(tw, "SOURCE\tMODE\tENCRYPTED\tATOMS\tFILES\tCONTENT\tBAGS\tSTORED\tRETIRED\t$/MONTH")
 	for _, x := range r.Sources {
 		enc := "no"
@@ -58,33 +69,38 @@ func Text(r *Report) string {
 		if s.AtomsGone == 1 {
 			verb = "is"
 		}
-		fmt.Fprintf(&b, "%s missing from disk %s kept (with their bags) until keep_deleted_days have passed.\n", plural(s.AtomsGone, "atom"), verb)
+		fmt.Fprintf(b, "%s missing from disk %s kept (with their bags) until keep_deleted_days have passed.\n", plural(s.AtomsGone, "atom"), verb)
 	}
+}
 
-	// The bill.
-	fmt.Fprintf(&b, "\nStorage: %s a month (%s a year) for %s, %s, each billed 40 KB more than its bytes.\n",
+// textBill is what storage costs, and what retired bags add to it.
+func textBill(b *strings.Builder, r *Report) {
+	s := r.Summary
+	fmt.Fprintf(b, "\nStorage: %s a month (%s a year) for %s, %s, each billed 40 KB more than its bytes.\n",
 		cost.USD(s.monthly), cost.USD(12*s.monthly), plural(s.Bags, "bag"), cost.Bytes(s.BagBytes))
 	if s.BagsRetired > 0 {
-		fmt.Fprintf(&b, "Of that, %s a month is for %s no atom needs any more, billed until gb-prune deletes them: ", cost.USD(s.monthlyRetired), plural(s.BagsRetired, "retired bag"))
+		fmt.Fprintf(b, "Of that, %s a month is for %s no atom needs any more, billed until gb-prune deletes them: ", cost.USD(s.monthlyRetired), plural(s.BagsRetired, "retired bag"))
 		switch {
 		case s.RetiredYoung == 0:
 			b.WriteString("all are free to delete now.\n")
 		default:
-			fmt.Fprintf(&b, "%d free to delete now, %d from %s on (deleting those now costs %s).\n", s.RetiredFreeNow, s.RetiredYoung, day(s.NextFreeFrom), cost.USD(s.fees))
+			fmt.Fprintf(b, "%d free to delete now, %d from %s on (deleting those now costs %s).\n", s.RetiredFreeNow, s.RetiredYoung, day(s.NextFreeFrom), cost.USD(s.fees))
 		}
 	}
 	if ss := s.Store; ss != nil {
-		fmt.Fprintf(&b, "Store %s: %s, %s; %s cold (%s a month), %s STANDARD (manifests, system files; priced by your provider's STANDARD rate, not in [pricing]).\n",
-			ss.URL, plural(ss.Objects, "object"), cost.Bytes(ss.Bytes), plural(ss.ColdObjects, "object"), cost.USD(ss.monthly), cost.Bytes(ss.StandardBytes))
+		fmt.Fprintf(b, "Store %s: %s, %s; %s cold (%s a month), %s STANDARD (manifests, system files; priced by your provider's STANDARD rate, not in [pricing]).\n",
+			ss.URL, plural(ss.Objects, "object"), cost.Bytes(ss.Bytes), plural(ss.ColdObjects, "object"), cost.USD(s.storeMonthly), cost.Bytes(ss.StandardBytes))
 		if ss.BagsMissing > 0 || ss.BagsUnknown > 0 {
-			fmt.Fprintf(&b, "%d bags of the inventory are not in the store, %d bags in the store are not in the inventory: run gb-audit.\n", ss.BagsMissing, ss.BagsUnknown)
+			fmt.Fprintf(b, "%d bags of the inventory are not in the store, %d bags in the store are not in the inventory: run gb-audit.\n", ss.BagsMissing, ss.BagsUnknown)
 		}
 	}
+}
 
-	// Bags.
+// textBags is the table of bags.
+func textBags(b *strings.Builder, r *Report) {
 	if len(r.Bags) > 0 {
 		b.WriteString("\n")
-		tw = table(&b)
+		tw := table(b)
 		fmt.Fprintf(tw, "BAG\tSTATE\tSOURCE\tSTORED\tUPLOADED\tFREE FROM\tDELETE NOW\t$/MONTH\n")
 		for _, x := range r.Bags {
 			free := "-"
@@ -106,12 +122,15 @@ func Text(r *Report) string {
 				free, fee, cost.USD(x.monthly))
 		}
 		tw.Flush()
-		fmt.Fprintf(&b, "A bag is free to delete %s days after its upload; DELETE NOW is the early-deletion fee of deleting a retired bag now.\n", strconv.FormatFloat(r.MinRetentionDays, 'f', -1, 64))
+		fmt.Fprintf(b, "A bag is free to delete %s days after its upload; DELETE NOW is the early-deletion fee of deleting a retired bag now.\n", strconv.FormatFloat(r.MinRetentionDays, 'f', -1, 64))
 	}
+}
 
-	// Restores.
+// textRestores is the table of what restoring costs.
+func textRestores(b *strings.Builder, r *Report) {
+	s := r.Summary
 	b.WriteString("\n")
-	tw = table(&b)
+	tw := table(b)
 	fmt.Fprintf(tw, "RESTORE\tBAGS\tSTORED\tBULK (~%g h)\tSTANDARD (~%g h)\n", cost.RestoreHours(cost.TierBulk), cost.RestoreHours(cost.TierStandard))
 	for i := 0; i+1 < len(r.Restores); i += 2 {
 		bulk, std := r.Restores[i], r.Restores[i+1]
@@ -129,11 +148,13 @@ func Text(r *Report) string {
 	if s.BagsEncrypted > 0 {
 		b.WriteString("Encrypted bags open only with your age identity (or key.txt's passphrase): keep it apart from this machine.\n")
 	}
+}
 
-	// Runs.
+// textRuns is the table of runs.
+func textRuns(b *strings.Builder, r *Report) {
 	if len(r.Runs) > 0 {
 		b.WriteString("\n")
-		tw = table(&b)
+		tw := table(b)
 		fmt.Fprintln(tw, "RUN\tDATE\tBAGS\tUPLOADED\tPACKED\tNEW\tCHANGED\tKEPT\tFORGOTTEN\tSTORED\t$/MONTH")
 		est := false
 		var notes []string
@@ -165,16 +186,19 @@ func Text(r *Report) string {
 			b.WriteString(n + "\n")
 		}
 	}
+}
 
-	// Churn.
+// textChurn is the table of atoms packed again and again.
+func textChurn(b *strings.Builder, r *Report) {
+	s := r.Summary
 	switch {
 	case s.ChurnRuns == 0:
 		b.WriteString("\nChurn: no runs yet.\n")
 	case len(r.Churn) == 0:
-		fmt.Fprintf(&b, "\nChurn over the last %s: no atom was packed again.\n", plural(s.ChurnRuns, "run"))
+		fmt.Fprintf(b, "\nChurn over the last %s: no atom was packed again.\n", plural(s.ChurnRuns, "run"))
 	default:
-		fmt.Fprintf(&b, "\nChurn over the last %s:\n", plural(s.ChurnRuns, "run"))
-		tw = table(&b)
+		fmt.Fprintf(b, "\nChurn over the last %s:\n", plural(s.ChurnRuns, "run"))
+		tw := table(b)
 		fmt.Fprintln(tw, "\tATOM\tSIZE\tCHANGED\tRE-UPLOADED")
 		for _, x := range r.Churn {
 			mark := ""
@@ -190,13 +214,17 @@ func Text(r *Report) string {
 			b.WriteString("* changed in (nearly) every run: a candidate to split (make its sub-directories atoms: ::MUTABLE) or exclude (exclude.txt).\n")
 		}
 	}
+}
+
+// textFooter says what was not read, and where the chart is.
+func textFooter(b *strings.Builder, r *Report) {
+	s := r.Summary
 	if s.HistoryFiles == 0 && s.Runs > 1 {
 		b.WriteString("No daily inventory copies were read: each atom shows only the last run that packed it.\n")
 	}
 	if s.SVG != "" {
-		fmt.Fprintf(&b, "\nChart: %s\n", show(s.SVG))
+		fmt.Fprintf(b, "\nChart: %s\n", show(s.SVG))
 	}
-	return b.String()
 }
 
 func table(b *strings.Builder) *tabwriter.Writer { return tabwriter.NewWriter(b, 0, 0, 2, ' ', 0) }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gbarchive/gb/pkg/fstree"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/remote"
@@ -343,7 +344,7 @@ func mtimeOf(hdr *tar.Header, ent *manifest.Entry) time.Time {
 // a run cut short leaves nothing behind once it is run again.
 func tmpName(rel string) string {
 	sum := sha256.Sum256([]byte(path.Base(rel)))
-	return path.Join(path.Dir(rel), fmt.Sprintf(".gbr-%x.partial", sum[:8]))
+	return path.Join(path.Dir(rel), layout.Partial(fmt.Sprintf(".gbr-%x", sum[:8])))
 }
 
 func (e *extractor) mkParents(rel string) error {

@@ -10,13 +10,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"filippo.io/age"
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/keys"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
@@ -263,7 +263,7 @@ func (f *fetcher) download(ctx context.Context, b *Bag, local string, rec *recor
 	if b.Bytes > 0 && info.Size != b.Bytes {
 		return fmt.Errorf("%s holds %d bytes, but the plan says %d: not the bag that was archived", b.Key, info.Size, b.Bytes)
 	}
-	partial := filepath.Join(f.work, b.Bag+".partial")
+	partial := layout.Partial(filepath.Join(f.work, b.Bag))
 	pf, err := os.OpenFile(partial, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
@@ -331,7 +331,7 @@ func (f *fetcher) manifest(ctx context.Context, b *Bag) (string, func(), error) 
 		m.Close()
 		return local, none, nil
 	}
-	got := filepath.Join(f.work, b.Bag+".manifest.ndjson")
+	got := filepath.Join(f.work, b.Bag+layout.ManifestExt)
 	cleanup := func() { os.Remove(got) }
 	if m, err := openManifest(got, b.Key); err == nil {
 		m.Close()
@@ -339,7 +339,7 @@ func (f *fetcher) manifest(ctx context.Context, b *Bag) (string, func(), error) 
 	}
 	keys := []string{b.ManifestKey}
 	if b.ManifestKey == "" {
-		keys = []string{manifest.Key(b.Key), manifest.Key(b.Key) + ".age"}
+		keys = []string{manifest.Key(b.Key), layout.Seal(manifest.Key(b.Key))}
 	}
 	var lastErr error
 	for _, k := range keys {
@@ -363,7 +363,7 @@ func (f *fetcher) fetchManifest(ctx context.Context, key, dst string) error {
 	}
 	defer rc.Close()
 	var r io.Reader = rc
-	if strings.HasSuffix(key, ".age") {
+	if layout.IsSealed(key) {
 		if len(f.ids) == 0 {
 			return fmt.Errorf("%s is encrypted: give --identity", key)
 		}
@@ -371,7 +371,7 @@ func (f *fetcher) fetchManifest(ctx context.Context, key, dst string) error {
 			return fmt.Errorf("%s: %w", key, err)
 		}
 	}
-	tmp := dst + ".partial"
+	tmp := layout.Partial(dst)
 	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err

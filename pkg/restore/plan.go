@@ -15,6 +15,7 @@ import (
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/manifest"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/remote"
@@ -344,7 +345,7 @@ func (p *planner) bag(id, key, manifestPath, where string) (*Bag, error) {
 	}
 	b := &Bag{Bag: id, Key: key, Bytes: end.BagLen, SHA256: end.BagSHA, Compress: comp, Encrypted: age, ManifestKey: manifest.Key(key)}
 	if age {
-		b.ManifestKey += ".age"
+		b.ManifestKey = layout.Seal(b.ManifestKey)
 	}
 	p.bags[id] = b
 	return b, nil

@@ -24,11 +24,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/exitcode"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/store"
 	"golang.org/x/sys/unix"
 )
@@ -84,32 +84,13 @@ func IsTerminal(f *os.File) bool {
 
 // layers says how a bag's bytes are wrapped, from its key:
 // NAME.tar[.zst][.age].
-func layers(key string) (zstd, age bool, err error) {
-	base := key[strings.LastIndexByte(key, '/')+1:]
-	i := strings.Index(base, ".tar")
-	if i < 0 {
-		return false, false, fmt.Errorf("bag key %q does not end in .tar, .tar.zst or .tar.zst.age", key)
-	}
-	switch base[i:] {
-	case ".tar":
-	case ".tar.zst":
-		zstd = true
-	case ".tar.zst.age":
-		zstd, age = true, true
-	case ".tar.age":
-		age = true
-	default:
-		return false, false, fmt.Errorf("bag key %q does not end in .tar, .tar.zst or .tar.zst.age", key)
-	}
-	return zstd, age, nil
-}
+func layers(key string) (zstd, age bool, err error) { return layout.BagLayers(key) }
 
 // bagFileName is the downloaded bag's name in TARGET/.gb-restore.
 func bagFileName(b *Bag) string {
-	base := b.Key[strings.LastIndexByte(b.Key, '/')+1:]
-	ext := ".tar"
-	if i := strings.Index(base, ".tar"); i >= 0 {
-		ext = base[i:]
+	ext := layout.BagExtOf(b.Key)
+	if ext == "" {
+		ext = layout.TarExt
 	}
 	return b.Bag + ext
 }

@@ -32,6 +32,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/gbarchive/gb/pkg/cost"
 	"github.com/gbarchive/gb/pkg/fault"
+	"github.com/gbarchive/gb/pkg/layout"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -634,7 +635,7 @@ func writeJournal(p string, j journal) error {
 	if err != nil {
 		return err
 	}
-	tmp := p + ".partial"
+	tmp := layout.Partial(p)
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
 	}

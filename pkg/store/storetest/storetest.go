@@ -30,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/store"
 )
 
@@ -229,7 +230,7 @@ func mapsEqual(a, b map[string]string) bool {
 func testRoundTrip(t *testing.T, s store.Store, _ Harness) {
 	b := []byte("hello, deep archive\n")
 	md := map[string]string{"gb-bag": "bag_000001", "gb-sha256": sum(b)}
-	key := "2025-backup/books_bag_000001.tar"
+	key := layout.BagKey(2025, "books", "bag_000001", false, false)
 	info := put(t, s, key, b, store.PutOptions{StorageClass: store.Standard, SHA256: sum(b), Metadata: md})
 	want := store.ObjectInfo{Key: key, Size: int64(len(b)), StorageClass: store.Standard, SHA256: sum(b), Metadata: md}
 	wantSame(t, "Put's answer", info, want)

@@ -1,13 +1,18 @@
-package prune
+// Package analysis compares the inventory with the store's listing: which
+// stored objects the inventory needs, which it does not (orphans), which
+// it needs and the store lacks, what each orphan costs to keep or delete,
+// and the incomplete uploads still billed. gb-prune, gb-audit and
+// gb-report are its clients. Everything here but the two listings is a
+// pure function of its arguments.
+package analysis
 
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
-	"strconv"
 
 	"github.com/gbarchive/gb/pkg/inventory"
+	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/store"
 )
 
@@ -35,23 +40,14 @@ const (
 	ReasonIncompleteUpload = "incomplete-upload"
 )
 
-// Keys gb writes. Bags: <year>-backup/<label>_<id>.tar[.zst][.age];
-// manifests: <year>-backup/manifests/<label>_<id>.manifest.ndjson[.age];
-// system files: <year>-backup/system/NAME. Nothing else is ever taken for
-// an orphan, so objects a person put beside them are left alone.
-var (
-	bagKeyRE      = regexp.MustCompile(`^([0-9]{4})-backup/[^/]+_(bag_[0-9]{6,})\.tar(\.zst)?(\.age)?$`)
-	manifestKeyRE = regexp.MustCompile(`^([0-9]{4})-backup/manifests/[^/]+_(bag_[0-9]{6,})\.manifest\.ndjson(\.age)?$`)
-	systemKeyRE   = regexp.MustCompile(`^([0-9]{4})-backup/system/([^/]+)$`)
-)
-
-// BagIDOfKey returns the bag id in a bag or manifest key gb wrote, or "".
+// BagIDOfKey returns the bag id in a bag or manifest key gb wrote and
+// ObjectBag or ObjectManifest; "" and "" for any other key.
 func BagIDOfKey(key string) (id string, object string) {
-	if m := bagKeyRE.FindStringSubmatch(key); m != nil {
-		return m[2], ObjectBag
-	}
-	if m := manifestKeyRE.FindStringSubmatch(key); m != nil {
-		return m[2], ObjectManifest
+	switch id, kind := layout.BagOf(key); kind {
+	case layout.Bag:
+		return id, ObjectBag
+	case layout.Manifest:
+		return id, ObjectManifest
 	}
 	return "", ""
 }
@@ -83,7 +79,7 @@ type Analysis struct {
 	// under a key the inventory does not name. Never orphans: gb does not
 	// delete anything with a referenced id.
 	Misnamed []store.ObjectInfo
-	// SystemYears: years whose <year>-backup/system/ holds an
+	// SystemYears: years whose system folder holds an
 	// inventory.json (or inventory.json.age), ascending.
 	SystemYears []int
 	// Bags and Manifests count the bag and manifest objects listed; Other
@@ -111,12 +107,11 @@ func Analyze(inv *inventory.Inventory, objects []store.ObjectInfo) *Analysis {
 	orphanBagByID := map[string]string{}
 	for _, o := range sorted {
 		a.Objects[o.Key] = o
-		m := bagKeyRE.FindStringSubmatch(o.Key)
-		if m == nil {
+		id, kind := layout.BagOf(o.Key)
+		if kind != layout.Bag {
 			continue
 		}
 		a.Bags++
-		id := m[2]
 		switch {
 		case refKeys[o.Key]:
 		case a.Referenced[id]:
@@ -132,22 +127,21 @@ func Analyze(inv *inventory.Inventory, objects []store.ObjectInfo) *Analysis {
 	}
 	years := map[int]bool{}
 	for _, o := range sorted {
-		if m := systemKeyRE.FindStringSubmatch(o.Key); m != nil {
-			if m[2] == "inventory.json" || m[2] == "inventory.json.age" {
-				y, _ := strconv.Atoi(m[1])
-				years[y] = true
+		k, ok := layout.Parse(o.Key)
+		switch {
+		case !ok:
+			a.Other++
+			continue
+		case k.Kind == layout.System:
+			if layout.IsInventory(k.Name) {
+				years[k.Year] = true
 			}
 			continue
-		}
-		m := manifestKeyRE.FindStringSubmatch(o.Key)
-		if m == nil {
-			if !bagKeyRE.MatchString(o.Key) {
-				a.Other++
-			}
+		case k.Kind == layout.Bag:
 			continue
 		}
 		a.Manifests++
-		id := m[2]
+		id := k.Bag
 		switch {
 		case refManifests[o.Key]:
 		case a.Referenced[id]:
