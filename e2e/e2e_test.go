@@ -49,7 +49,9 @@ func TestMain(m *testing.M) {
 	}
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
-	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/...")
+	// -tags gbfault compiles in the kill points that GB_FAULT names
+	// (crash.txtar); binaries built without it ignore GB_FAULT.
+	cmd := exec.Command("go", "build", "-tags", "gbfault", "-o", dir+"/", "./cmd/...")
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {

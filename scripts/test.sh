@@ -30,6 +30,10 @@ fi
 
 go vet ./...
 go test -race -count=1 "$@" ./...
+# Fault injection exists only in builds tagged gbfault (the e2e tests build
+# the commands so); the plain run above checked that it is off without it.
+go vet -tags gbfault ./pkg/fault
+go test -count=1 -tags gbfault "$@" ./pkg/fault
 # Without a C compiler gb packs with the pure-Go zstd encoder: check that
 # build too, bags opened by stock zstd and tar included.
 CGO_ENABLED=0 go vet ./pkg/bag

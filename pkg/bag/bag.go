@@ -159,92 +159,14 @@ func (w *Writer) Add(abs string, info fs.FileInfo) (e Entry, skipped bool, warn,
 // a remote source, read under its mount point and recorded as
 // host:/path (pkg/remote).
 func (w *Writer) AddAs(abs, recName string, info fs.FileInfo) (e Entry, skipped bool, warn, err error) {
-	name := fstree.MemberName(recName)
-	m := info.Mode()
-	// Whole seconds, as GNU tar's default format keeps them: a sub-second
-	// mtime would need a PAX extended header (1 KiB more to format and
-	// compress) for nearly every file. The manifest keeps the exact mtime.
-	// With the format left open, archive/tar writes plain USTAR headers and
-	// PAX records only where a name, link or value needs them.
-	hdr := &tar.Header{Name: name, ModTime: info.ModTime().Truncate(time.Second), Mode: int64(m.Perm())}
-	if m&fs.ModeSetuid != 0 {
-		hdr.Mode |= 0o4000
+	hdr := &tar.Header{}
+	st, e := newHeader(hdr, recName, info)
+	f, regs, skip := w.describe(abs, recName, info, st, hdr, &e)
+	if skip != nil {
+		return e, true, skip, nil
 	}
-	if m&fs.ModeSetgid != 0 {
-		hdr.Mode |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		hdr.Mode |= 0o1000
-	}
-	var st *syscall.Stat_t
-	if s, ok := info.Sys().(*syscall.Stat_t); ok {
-		st = s
-		hdr.Uid, hdr.Gid = int(s.Uid), int(s.Gid)
-	}
-	e = Entry{Kind: manifest.KindFile, Mtime: info.ModTime().UTC().Format(time.RFC3339Nano), Mode: fmt.Sprintf("%04o", hdr.Mode)}
-	e.Path, e.PathB64 = records.EncodePath(recName)
-	var f srcFile
-	var regs []region // data regions of a sparse file
-	switch {
-	case m.IsDir():
-		hdr.Typeflag = tar.TypeDir
-		hdr.Name += "/"
-		e.Type = "dir"
-	case m&fs.ModeSymlink != 0:
-		target, rerr := os.Readlink(abs)
-		if rerr != nil {
-			return e, true, rerr, nil
-		}
-		hdr.Typeflag = tar.TypeSymlink
-		hdr.Linkname = target
-		e.Type = "symlink"
-		e.Link, e.LinkB64 = records.EncodePath(target)
-	case m&fs.ModeNamedPipe != 0:
-		hdr.Typeflag = tar.TypeFifo
-		e.Type = "fifo"
-	case m&fs.ModeDevice != 0 && st != nil:
-		hdr.Typeflag = tar.TypeBlock
-		e.Type = "blockdev"
-		if m&fs.ModeCharDevice != 0 {
-			hdr.Typeflag = tar.TypeChar
-			e.Type = "chardev"
-		}
-		hdr.Devmajor, hdr.Devminor = int64(unix.Major(uint64(st.Rdev))), int64(unix.Minor(uint64(st.Rdev)))
-	case m.IsRegular():
-		if st != nil && st.Nlink > 1 {
-			id := [2]uint64{uint64(st.Dev), st.Ino}
-			e.Nlink, e.Inode = uint64(st.Nlink), fmt.Sprintf("%d:%d", st.Dev, st.Ino)
-			if first, ok := w.links[id]; ok {
-				hdr.Typeflag = tar.TypeLink
-				hdr.Linkname = fstree.MemberName(first)
-				e.Type = "hardlink"
-				e.Link, e.LinkB64 = records.EncodePath(first)
-				break
-			}
-		}
-		rf, oerr := openRaw(abs)
-		if oerr != nil {
-			var pe *fs.PathError
-			if errors.As(oerr, &pe) {
-				oerr = pe.Err
-			}
-			return e, true, oerr, nil
-		}
-		f = rf
-		if st != nil && st.Nlink > 1 {
-			w.links[[2]uint64{uint64(st.Dev), st.Ino}] = recName
-		}
+	if f != nil {
 		defer f.Close()
-		hdr.Typeflag = tar.TypeReg
-		hdr.Size = info.Size()
-		e.Type = "file"
-		e.Size = info.Size()
-		// Fewer blocks than bytes: maybe holes. SEEK_DATA says where.
-		if st != nil && st.Blocks*512 < info.Size() {
-			regs = dataRegions(f, info.Size())
-		}
-	default:
-		return e, true, ErrNotArchived, nil
 	}
 	// Symlinks cannot hold user xattrs or ACLs on Linux, and a hard link's
 	// inode has them on its first name already.
@@ -265,48 +187,177 @@ func (w *Writer) AddAs(abs, recName string, info fs.FileInfo) (e Entry, skipped 
 		return e, false, joinWarn(swarn, xwarn), nil
 	}
 	if err := w.tw.WriteHeader(hdr); err != nil {
-		return e, false, nil, fmt.Errorf("write tar header for %s: %w", name, err)
+		return e, false, nil, fmt.Errorf("write tar header for %s: %w", strings.TrimSuffix(hdr.Name, "/"), err)
 	}
 	if hdr.Typeflag == tar.TypeReg {
-		h := sha256.New()
-		var src io.Reader = io.LimitReader(f, hdr.Size)
-		if w.Progress != nil {
-			src = &progressReader{r: src, progress: w.Progress}
-		}
-		n, rerr := io.CopyBuffer(io.MultiWriter(w.tw, h), src, w.buf)
-		if rerr != nil && !isReadErr(rerr) {
-			return e, false, nil, fmt.Errorf("write %s into bag: %w", name, rerr)
-		}
-		if n < hdr.Size {
-			// Shrunk or unreadable part way: pad so the tar stays valid.
-			pad := hdr.Size - n
-			zero := make([]byte, 64<<10)
-			for pad > 0 {
-				k := min(pad, int64(len(zero)))
-				if _, err := w.tw.Write(zero[:k]); err != nil {
-					return e, false, nil, err
-				}
-				h.Write(zero[:k])
-				pad -= k
-			}
-			e.Changed = true
-			if rerr != nil {
-				warn = fmt.Errorf("read failed after %d of %d bytes (rest stored as zeros): %v", n, hdr.Size, rerr)
-			} else {
-				warn = fmt.Errorf("file shrank while it was read (%d of %d bytes; rest stored as zeros)", n, hdr.Size)
-			}
-		} else if fi, serr := f.Stat(); serr == nil && (fi.Size() != info.Size() || !fi.ModTime().Equal(info.ModTime())) {
-			e.Changed = true
-			warn = fmt.Errorf("file changed while it was read; the bag holds the first %d bytes as read", hdr.Size)
-		}
-		e.SHA256 = hex.EncodeToString(h.Sum(nil))
-		w.bytes += hdr.Size
-		if w.Progress != nil && n < hdr.Size {
-			w.Progress(hdr.Size - n) // the zeros
+		if warn, err = w.writeContent(hdr, info, f, &e); err != nil {
+			return e, false, nil, err
 		}
 	}
 	w.files++
 	return e, false, joinWarn(warn, xwarn), nil
+}
+
+// newHeader fills hdr and makes the manifest entry with what every kind
+// of entry has: name, permissions, owner and mtime. (hdr is the caller's
+// so that it can stay on the stack: one allocation less per file.)
+func newHeader(hdr *tar.Header, recName string, info fs.FileInfo) (*syscall.Stat_t, Entry) {
+	m := info.Mode()
+	// Whole seconds, as GNU tar's default format keeps them: a sub-second
+	// mtime would need a PAX extended header (1 KiB more to format and
+	// compress) for nearly every file. The manifest keeps the exact mtime.
+	// With the format left open, archive/tar writes plain USTAR headers and
+	// PAX records only where a name, link or value needs them.
+	*hdr = tar.Header{Name: fstree.MemberName(recName), ModTime: info.ModTime().Truncate(time.Second), Mode: int64(m.Perm())}
+	if m&fs.ModeSetuid != 0 {
+		hdr.Mode |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		hdr.Mode |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		hdr.Mode |= 0o1000
+	}
+	var st *syscall.Stat_t
+	if s, ok := info.Sys().(*syscall.Stat_t); ok {
+		st = s
+		hdr.Uid, hdr.Gid = int(s.Uid), int(s.Gid)
+	}
+	e := Entry{Kind: manifest.KindFile, Mtime: info.ModTime().UTC().Format(time.RFC3339Nano), Mode: fmt.Sprintf("%04o", hdr.Mode)}
+	e.Path, e.PathB64 = records.EncodePath(recName)
+	return st, e
+}
+
+// describe sets the entry's type in hdr and e. For a regular file that is
+// not a further name of a hard link already in the bag, it opens the file
+// (the caller closes it) and, when the file has holes, returns its data
+// regions. skip is the reason the entry is left out.
+func (w *Writer) describe(abs, recName string, info fs.FileInfo, st *syscall.Stat_t, hdr *tar.Header, e *Entry) (f srcFile, regs []region, skip error) {
+	m := info.Mode()
+	switch {
+	case m.IsDir():
+		hdr.Typeflag = tar.TypeDir
+		hdr.Name += "/"
+		e.Type = "dir"
+	case m&fs.ModeSymlink != 0:
+		target, rerr := os.Readlink(abs)
+		if rerr != nil {
+			return nil, nil, rerr
+		}
+		hdr.Typeflag = tar.TypeSymlink
+		hdr.Linkname = target
+		e.Type = "symlink"
+		e.Link, e.LinkB64 = records.EncodePath(target)
+	case m&fs.ModeNamedPipe != 0:
+		hdr.Typeflag = tar.TypeFifo
+		e.Type = "fifo"
+	case m&fs.ModeDevice != 0 && st != nil:
+		hdr.Typeflag = tar.TypeBlock
+		e.Type = "blockdev"
+		if m&fs.ModeCharDevice != 0 {
+			hdr.Typeflag = tar.TypeChar
+			e.Type = "chardev"
+		}
+		hdr.Devmajor, hdr.Devminor = int64(unix.Major(uint64(st.Rdev))), int64(unix.Minor(uint64(st.Rdev)))
+	case m.IsRegular():
+		return w.describeRegular(abs, recName, info, st, hdr, e)
+	default:
+		return nil, nil, ErrNotArchived
+	}
+	return nil, nil, nil
+}
+
+// describeRegular is describe for a regular file: a hard link to a name
+// already in the bag, or the file, opened.
+func (w *Writer) describeRegular(abs, recName string, info fs.FileInfo, st *syscall.Stat_t, hdr *tar.Header, e *Entry) (f srcFile, regs []region, skip error) {
+	if st != nil && st.Nlink > 1 {
+		id := [2]uint64{uint64(st.Dev), st.Ino}
+		e.Nlink, e.Inode = uint64(st.Nlink), fmt.Sprintf("%d:%d", st.Dev, st.Ino)
+		if first, ok := w.links[id]; ok {
+			hdr.Typeflag = tar.TypeLink
+			hdr.Linkname = fstree.MemberName(first)
+			e.Type = "hardlink"
+			e.Link, e.LinkB64 = records.EncodePath(first)
+			return nil, nil, nil
+		}
+	}
+	rf, oerr := openRaw(abs)
+	if oerr != nil {
+		var pe *fs.PathError
+		if errors.As(oerr, &pe) {
+			oerr = pe.Err
+		}
+		return nil, nil, oerr
+	}
+	if st != nil && st.Nlink > 1 {
+		w.links[[2]uint64{uint64(st.Dev), st.Ino}] = recName
+	}
+	hdr.Typeflag = tar.TypeReg
+	hdr.Size = info.Size()
+	e.Type = "file"
+	e.Size = info.Size()
+	// Fewer blocks than bytes: maybe holes. SEEK_DATA says where.
+	if st != nil && st.Blocks*512 < info.Size() {
+		regs = dataRegions(rf, info.Size())
+	}
+	return rf, regs, nil
+}
+
+// writeContent copies a regular file's bytes after its header: exactly
+// hdr.Size of them, zero-padded when the file shrank or a read failed,
+// and fills e's hash. warn says when the bytes are not the file as it was
+// when the header was made.
+func (w *Writer) writeContent(hdr *tar.Header, info fs.FileInfo, f srcFile, e *Entry) (warn, err error) {
+	h := sha256.New()
+	var src io.Reader = io.LimitReader(f, hdr.Size)
+	if w.Progress != nil {
+		src = &progressReader{r: src, progress: w.Progress}
+	}
+	n, rerr := io.CopyBuffer(io.MultiWriter(w.tw, h), src, w.buf)
+	if rerr != nil && !isReadErr(rerr) {
+		return nil, fmt.Errorf("write %s into bag: %w", hdr.Name, rerr)
+	}
+	if n < hdr.Size {
+		// Shrunk or unreadable part way: pad so the tar stays valid.
+		if err := padZeros(io.MultiWriter(w.tw, h), hdr.Size-n); err != nil {
+			return nil, err
+		}
+		e.Changed = true
+		if rerr != nil {
+			warn = fmt.Errorf("read failed after %d of %d bytes (rest stored as zeros): %v", n, hdr.Size, rerr)
+		} else {
+			warn = fmt.Errorf("file shrank while it was read (%d of %d bytes; rest stored as zeros)", n, hdr.Size)
+		}
+	} else if changedWhileRead(f, info) {
+		e.Changed = true
+		warn = fmt.Errorf("file changed while it was read; the bag holds the first %d bytes as read", hdr.Size)
+	}
+	e.SHA256 = hex.EncodeToString(h.Sum(nil))
+	w.bytes += hdr.Size
+	if w.Progress != nil && n < hdr.Size {
+		w.Progress(hdr.Size - n) // the zeros
+	}
+	return warn, nil
+}
+
+// padZeros writes n zero bytes to w.
+func padZeros(w io.Writer, n int64) error {
+	zero := make([]byte, min(n, 64<<10))
+	for n > 0 {
+		k := min(n, int64(len(zero)))
+		if _, err := w.Write(zero[:k]); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+// changedWhileRead reports whether f's size or mtime are no longer those
+// of info, the Lstat result its entry was made from.
+func changedWhileRead(f srcFile, info fs.FileInfo) bool {
+	fi, err := f.Stat()
+	return err == nil && (fi.Size() != info.Size() || !fi.ModTime().Equal(info.ModTime()))
 }
 
 // progressReader tells Writer.Progress what is read.

@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"path"
@@ -108,8 +109,43 @@ func (w *Writer) writeSparse(hdr *tar.Header, info fs.FileInfo, f srcFile, regs 
 	if err := w.tw.Flush(); err != nil {
 		return nil, err
 	}
-	var data int64
-	m := strconv.AppendInt(nil, int64(len(regs)), 10)
+	m, data := sparseMap(regs)
+	stored := int64(len(m)) + data
+	for _, b := range append(sparseHeaders(hdr, stored), m) {
+		if _, err := out.Write(b); err != nil {
+			return nil, fmt.Errorf("write sparse entry for %s: %w", hdr.Name, err)
+		}
+	}
+	h := sha256.New()
+	short, rerr, err := w.copyRegions(io.MultiWriter(out, h), h, f, regs, hdr)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := out.Write(make([]byte, padding(stored))); err != nil {
+		return nil, err
+	}
+	e.SHA256 = hex.EncodeToString(h.Sum(nil))
+	e.Sparse = true
+	e.DataBytes = &data
+	if short > 0 {
+		e.Changed = true
+		if rerr != nil {
+			return fmt.Errorf("read failed part way (%d of %d data bytes stored as zeros): %v", short, data, rerr), nil
+		}
+		return fmt.Errorf("file shrank while it was read (%d of %d data bytes stored as zeros)", short, data), nil
+	}
+	if changedWhileRead(f, info) {
+		e.Changed = true
+		return fmt.Errorf("file changed while it was read; the bag holds its first %d bytes as read", hdr.Size), nil
+	}
+	return nil, nil
+}
+
+// sparseMap is the PAX 1.0 sparse map that begins the entry's data (the
+// number of regions, then offset and length of each, one number a line,
+// padded to a block), and the data bytes the regions hold.
+func sparseMap(regs []region) (m []byte, data int64) {
+	m = strconv.AppendInt(nil, int64(len(regs)), 10)
 	m = append(m, '\n')
 	for _, r := range regs {
 		m = strconv.AppendInt(m, r.off, 10)
@@ -118,9 +154,14 @@ func (w *Writer) writeSparse(hdr *tar.Header, info fs.FileInfo, f srcFile, regs 
 		m = append(m, '\n')
 		data += r.n
 	}
-	m = append(m, make([]byte, padding(int64(len(m))))...)
-	stored := int64(len(m)) + data
+	return append(m, make([]byte, padding(int64(len(m))))...), data
+}
 
+// sparseHeaders are the blocks before the sparse map: a PAX extended
+// header (GNU.sparse.* records, hdr's own PAX records, and the values too
+// large for ustar fields), its records, and the ustar header of an entry
+// of stored bytes.
+func sparseHeaders(hdr *tar.Header, stored int64) [][]byte {
 	name := hdr.Name
 	recs := map[string]string{
 		"GNU.sparse.major":    "1",
@@ -157,20 +198,18 @@ func (w *Writer) writeSparse(hdr *tar.Header, info fs.FileInfo, f srcFile, regs 
 	dir, base := path.Split(name)
 	var blk [512]byte
 	ustarHeader(&blk, path.Join(dir, "PaxHeaders.0", base), 0o644, 0, 0, int64(len(px)), mtime, 'x')
-	blocks := [][]byte{blk[:], px, make([]byte, padding(int64(len(px))))}
 	var sblk [512]byte
 	ustarHeader(&sblk, path.Join(dir, "GNUSparseFile.0", base), hdr.Mode, uid, gid, size, mtime, tar.TypeReg)
-	blocks = append(blocks, sblk[:], m)
-	for _, b := range blocks {
-		if _, err := out.Write(b); err != nil {
-			return nil, fmt.Errorf("write sparse entry for %s: %w", name, err)
-		}
-	}
+	return [][]byte{blk[:], px, make([]byte, padding(int64(len(px)))), sblk[:]}
+}
 
-	h := sha256.New()
-	dw := io.MultiWriter(out, h)
-	var pos, short int64 // pos: logical offset hashed so far
-	var rerr error
+// copyRegions writes the file's data regions to dw (the bag and h) and
+// hashes the holes between them into h, so that h is the hash of the
+// whole file. A region cut short by a read error or a shrunk file is
+// filled with zeros: short counts them, rerr is the read error. err is a
+// failed write.
+func (w *Writer) copyRegions(dw io.Writer, h hash.Hash, f srcFile, regs []region, hdr *tar.Header) (short int64, rerr, err error) {
+	var pos int64 // logical offset hashed so far
 	for _, r := range regs {
 		hashZeros(h, r.off-pos)
 		n := int64(0)
@@ -179,38 +218,21 @@ func (w *Writer) writeSparse(hdr *tar.Header, info fs.FileInfo, f srcFile, regs 
 			var cerr error
 			n, cerr = io.CopyBuffer(dw, src, w.buf)
 			if cerr != nil && src.err == nil {
-				return nil, fmt.Errorf("write %s into bag: %w", name, cerr)
+				return 0, nil, fmt.Errorf("write %s into bag: %w", hdr.Name, cerr)
 			}
 			rerr = src.err
 		}
 		if n < r.n {
 			// Shrunk or unreadable part way: zeros keep the entry whole.
 			if err := writeZeros(dw, r.n-n); err != nil {
-				return nil, err
+				return 0, nil, err
 			}
 			short += r.n - n
 		}
 		pos = r.off + r.n
 	}
 	hashZeros(h, hdr.Size-pos)
-	if _, err := out.Write(make([]byte, padding(stored))); err != nil {
-		return nil, err
-	}
-	e.SHA256 = hex.EncodeToString(h.Sum(nil))
-	e.Sparse = true
-	e.DataBytes = &data
-	if short > 0 {
-		e.Changed = true
-		if rerr != nil {
-			return fmt.Errorf("read failed part way (%d of %d data bytes stored as zeros): %v", short, data, rerr), nil
-		}
-		return fmt.Errorf("file shrank while it was read (%d of %d data bytes stored as zeros)", short, data), nil
-	}
-	if fi, serr := f.Stat(); serr == nil && (fi.Size() != info.Size() || !fi.ModTime().Equal(info.ModTime())) {
-		e.Changed = true
-		return fmt.Errorf("file changed while it was read; the bag holds its first %d bytes as read", hdr.Size), nil
-	}
-	return nil, nil
+	return short, rerr, nil
 }
 
 // readErr remembers the error of its reader, telling a failed read from a

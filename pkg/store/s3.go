@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -442,57 +441,105 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, siz
 		whole = hex.EncodeToString(h.Sum(nil))
 	}
 	meta[shaMetaKey] = whole
-	// Resume: an upload of the same bytes (size, SHA-256, part size) to the
-	// same key that an earlier run left unfinished keeps its parts.
-	done := map[int32]types.Part{} // parts the server already holds, by number
-	var uploadID *string
+	up, err := s.startUpload(ctx, key, size, partSize, whole, opts, meta)
+	if err != nil {
+		return err
+	}
+	parts, sum, err := up.sendParts(ctx, body, size, partSize)
+	if err == nil && hex.EncodeToString(sum) != whole {
+		err = fmt.Errorf("%s: %w: body has sha256 %x, want %s", key, ErrChecksum, sum, whole)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		up.abort(ctx)
+		return err
+	}
+	if opts.Sent != nil {
+		*opts.Sent = up.sent.Load()
+	}
+	_, err = s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: up.id,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}, IfNoneMatch: aws.String("*")})
+	if err != nil {
+		up.abort(ctx)
+		return s.classify(key, err)
+	}
+	if opts.Journal != "" {
+		os.Remove(opts.Journal)
+	}
+	return nil
+}
+
+// upload is one multipart upload under way.
+type upload struct {
+	s    *S3
+	key  string
+	id   *string
+	done map[int32]types.Part // parts the server already holds, by number
+	opts PutOptions
+	sent atomic.Int64 // bytes sent, parts the server held not counted
+}
+
+// startUpload resumes the upload that opts.Journal names when it is of the
+// same bytes (size, SHA-256, part size) to the same key, keeping the parts
+// an earlier run left; else it creates one, and journals it when asked.
+func (s *S3) startUpload(ctx context.Context, key string, size, partSize int64, whole string, opts PutOptions, meta map[string]string) (*upload, error) {
+	up := &upload{s: s, key: key, done: map[int32]types.Part{}, opts: opts}
 	if j, ok := readJournal(opts.Journal); ok {
 		if j.Bucket == s.bucket && j.Key == s.full(key) && j.Size == size && j.SHA256 == whole && j.PartSize == partSize {
 			if parts, err := s.listParts(ctx, key, j.UploadID); err == nil {
-				uploadID = aws.String(j.UploadID)
-				done = parts
+				up.id = aws.String(j.UploadID)
+				up.done = parts
+				return up, nil
 			}
 		} else if j.Bucket == s.bucket {
 			// Other bytes now: the old parts can never be used.
 			s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(j.Key), UploadId: aws.String(j.UploadID)})
 		}
 	}
-	if uploadID == nil {
-		created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)),
-			StorageClass: types.StorageClass(opts.StorageClass), Metadata: meta, ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c})
-		if err != nil {
-			return s.classify(key, err)
-		}
-		uploadID = created.UploadId
-		if opts.Journal != "" {
-			if err := writeJournal(opts.Journal, journal{Bucket: s.bucket, Key: s.full(key), UploadID: *uploadID, Size: size, SHA256: whole, PartSize: partSize}); err != nil {
-				return fmt.Errorf("%s: upload journal: %w", key, err)
-			}
+	created, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)),
+		StorageClass: types.StorageClass(opts.StorageClass), Metadata: meta, ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c})
+	if err != nil {
+		return nil, s.classify(key, err)
+	}
+	up.id = created.UploadId
+	if opts.Journal != "" {
+		if err := writeJournal(opts.Journal, journal{Bucket: s.bucket, Key: s.full(key), UploadID: *up.id, Size: size, SHA256: whole, PartSize: partSize}); err != nil {
+			return nil, fmt.Errorf("%s: upload journal: %w", key, err)
 		}
 	}
-	abort := func() {
-		if opts.Journal != "" && ctx.Err() != nil {
-			// Interrupted, not failed: keep the parts for the next run.
-			return
-		}
-		// A fresh context: the caller's may be what was canceled.
-		actx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		s.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: uploadID})
+	return up, nil
+}
+
+// abort gives the upload up, unless it was interrupted (ctx canceled) and
+// journaled: then its parts are kept for the next run.
+func (up *upload) abort(ctx context.Context) {
+	if up.opts.Journal != "" && ctx.Err() != nil {
+		return
 	}
-	var sent atomic.Int64
+	s := up.s
+	// A fresh context: the caller's may be what was canceled.
+	actx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(up.key)), UploadId: up.id})
+}
+
+// sendParts reads the body part by part, in order, hashing it whole as it
+// goes, and sends the parts on s.opts.Parallel goroutines. It returns the
+// completed parts and the body's SHA-256, or the first error.
+func (up *upload) sendParts(ctx context.Context, body io.ReaderAt, size, partSize int64) ([]types.CompletedPart, []byte, error) {
 	nparts := int((size + partSize - 1) / partSize)
 	parts := make([]types.CompletedPart, nparts)
 	h := sha256.New()
+	parallel := up.s.opts.Parallel
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.opts.Parallel)
+	g.SetLimit(parallel)
 	var readErr error
-	var mu sync.Mutex
-	// Parts are read, and the whole SHA-256 computed, in order; uploads
-	// run in parallel. Part buffers are reused: memory stays at
-	// (parallel + 1) parts whatever the object's size.
-	bufs := make(chan []byte, s.opts.Parallel+1)
-	for range s.opts.Parallel + 1 {
+	// Part buffers are reused: memory stays at (parallel + 1) parts
+	// whatever the object's size.
+	bufs := make(chan []byte, parallel+1)
+	for range parallel + 1 {
 		bufs <- make([]byte, partSize)
 	}
 	for i := 0; i < nparts; i++ {
@@ -508,9 +555,7 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, siz
 		}
 		buf = buf[:n]
 		if k, err := body.ReadAt(buf, off); int64(k) != n {
-			mu.Lock()
-			readErr = fmt.Errorf("%s: read part %d: %d of %d bytes: %v", key, i+1, k, n, err)
-			mu.Unlock()
+			readErr = fmt.Errorf("%s: read part %d: %d of %d bytes: %v", up.key, i+1, k, n, err)
 			break
 		}
 		h.Write(buf)
@@ -519,59 +564,45 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.ReaderAt, siz
 		}
 		g.Go(func() error {
 			defer func() { bufs <- buf[:cap(buf)] }()
-			// CRC32C per part: the server checks it at a fraction of the
-			// cost of a SHA-256 (on a small server that is the bottleneck),
-			// and the whole object's SHA-256 is checked as parts are read.
-			sum := crc32c(buf)
-			if have, ok := done[int32(i+1)]; ok && aws.ToString(have.ChecksumCRC32C) == sum {
-				parts[i] = types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ChecksumCRC32C: have.ChecksumCRC32C, ETag: have.ETag}
-				if opts.Progress != nil {
-					opts.Progress(n)
-				}
-				return nil
-			}
-			out, err := s.client.UploadPart(gctx, &s3.UploadPartInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: uploadID,
-				PartNumber: aws.Int32(int32(i + 1)), Body: sendBody(buf, opts.Progress), ContentLength: aws.Int64(n),
-				ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c, ChecksumCRC32C: aws.String(sum)}, unsignedPayload)
-			if err != nil {
-				return s.classify(key, err)
-			}
-			parts[i] = types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: out.ETag, ChecksumCRC32C: out.ChecksumCRC32C}
-			if parts[i].ChecksumCRC32C == nil {
-				parts[i].ChecksumCRC32C = aws.String(sum)
-			}
-			sent.Add(n)
-			fault.Point("s3.part")
-			return nil
+			p, err := up.sendPart(gctx, int32(i+1), buf)
+			parts[i] = p
+			return err
 		})
 	}
 	err := g.Wait()
 	if err == nil {
 		err = readErr
 	}
-	if err == nil && hex.EncodeToString(h.Sum(nil)) != whole {
-		err = fmt.Errorf("%s: %w: body has sha256 %x, want %s", key, ErrChecksum, h.Sum(nil), whole)
+	return parts, h.Sum(nil), err
+}
+
+// sendPart uploads part number num, unless the server holds it already
+// with the same checksum.
+func (up *upload) sendPart(ctx context.Context, num int32, buf []byte) (types.CompletedPart, error) {
+	s, n := up.s, int64(len(buf))
+	// CRC32C per part: the server checks it at a fraction of the cost of
+	// a SHA-256 (on a small server that is the bottleneck), and the whole
+	// object's SHA-256 is checked as parts are read.
+	sum := crc32c(buf)
+	if have, ok := up.done[num]; ok && aws.ToString(have.ChecksumCRC32C) == sum {
+		if up.opts.Progress != nil {
+			up.opts.Progress(n)
+		}
+		return types.CompletedPart{PartNumber: aws.Int32(num), ChecksumCRC32C: have.ChecksumCRC32C, ETag: have.ETag}, nil
 	}
-	if err == nil {
-		err = ctx.Err()
-	}
+	out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{Bucket: &s.bucket, Key: aws.String(s.full(up.key)), UploadId: up.id,
+		PartNumber: aws.Int32(num), Body: sendBody(buf, up.opts.Progress), ContentLength: aws.Int64(n),
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c, ChecksumCRC32C: aws.String(sum)}, unsignedPayload)
 	if err != nil {
-		abort()
-		return err
+		return types.CompletedPart{}, s.classify(up.key, err)
 	}
-	if opts.Sent != nil {
-		*opts.Sent = sent.Load()
+	p := types.CompletedPart{PartNumber: aws.Int32(num), ETag: out.ETag, ChecksumCRC32C: out.ChecksumCRC32C}
+	if p.ChecksumCRC32C == nil {
+		p.ChecksumCRC32C = aws.String(sum)
 	}
-	_, err = s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), UploadId: uploadID,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}, IfNoneMatch: aws.String("*")})
-	if err != nil {
-		abort()
-		return s.classify(key, err)
-	}
-	if opts.Journal != "" {
-		os.Remove(opts.Journal)
-	}
-	return nil
+	up.sent.Add(n)
+	fault.Point("s3.part")
+	return p, nil
 }
 
 // sendBody is a request body of b; with progress set, it reports bytes as
