@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"io"
 	"io/fs"
 	"os"
@@ -42,15 +43,9 @@ import (
 // KindMatch is the record gb-find writes, one per matching entry.
 const KindMatch = "match"
 
-// Exit codes of gb-find besides those of package cli (0 found, 2 usage or
-// configuration, 3 finished with warnings: something was not searched).
-const (
-	ExitNoMatch = 1 // searched everything, found nothing (as grep)
-	ExitFailure = 4 // could not search
-)
-
-// ErrNoMatch: the search finished and nothing matched.
-var ErrNoMatch = errors.New("no matches")
+// ErrNoMatch: the search finished and nothing matched (exit 7,
+// exitcode.NoMatch); the summary line already said so.
+var ErrNoMatch = exitcode.Error{Code: exitcode.NoMatch, Msg: "no matches"}
 
 // Why an entry is not current (the match record's "reason").
 const (
@@ -309,7 +304,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	return nil
 }
 
-// noManifests: nothing to search; a failure (exit 4), with a hint.
+// noManifests: nothing to search; a failure (exit 1), with a hint.
 type noManifests struct{ msg, hint string }
 
 func (e *noManifests) Error() string    { return e.msg }

@@ -14,13 +14,12 @@
 //     a target directory, and checks every restored file against the
 //     manifest.
 //
-// Exit codes beyond gb's usual ones (docs/restore.md): ExitNotReady (5)
-// while bags are still thawing or another gb-restore is busy, and
-// ExitFrozen (6) when some bag has no restore in progress.
+// Exit codes beyond gb's usual ones (docs/restore.md, pkg/exitcode): 5
+// while bags are still thawing or another gb-restore is busy (ErrNotReady,
+// ErrBusy), and 6 when some bag has no restore in progress (ErrFrozen).
 package restore
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,8 +27,9 @@ import (
 	"time"
 
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/store"
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
 // Record kinds written by gb-restore.
@@ -41,24 +41,11 @@ const (
 	KindFile    = "restore_file"
 )
 
-// Exit codes gb-restore adds to gb's 0 (done), 1 (failed), 2 (usage or
-// configuration, and a request refused for want of a yes) and 3 (finished
-// with warnings: files that mismatched or were skipped).
-const (
-	// ExitNotReady: nothing is wrong, but the restore is not finished:
-	// bags are still thawing, or another gb-restore holds the state file.
-	// Run the same command again later.
-	ExitNotReady = 5
-	// ExitFrozen: some bag has no restore in progress (never requested,
-	// or its restored copy expired): run gb-restore request.
-	ExitFrozen = 6
-)
-
 var (
-	// ErrNotReady: some bags are still thawing (ExitNotReady).
-	ErrNotReady = errors.New("some bags are still thawing")
-	// ErrFrozen: some bags have no restore in progress (ExitFrozen).
-	ErrFrozen = errors.New("some bags are frozen with no restore in progress")
+	// ErrNotReady: some bags are still thawing (exit 5, exitcode.NotReady).
+	ErrNotReady = exitcode.Error{Code: exitcode.NotReady, Msg: "some bags are still thawing"}
+	// ErrFrozen: some bags have no restore in progress (exit 6, exitcode.Frozen).
+	ErrFrozen = exitcode.Error{Code: exitcode.Frozen, Msg: "some bags are frozen with no restore in progress"}
 )
 
 // DefaultDays is how long a restored copy is kept unless --days says.
@@ -98,8 +85,7 @@ func (o *Options) stateFile() string {
 
 // IsTerminal reports whether f is a terminal.
 func IsTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // layers says how a bag's bytes are wrapped, from its key:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -134,8 +135,9 @@ func (s *State) Save(path string) error {
 	return nil
 }
 
-// ErrBusy: another gb-restore holds the state file's lock.
-var ErrBusy = errors.New("another gb-restore is working on this restore")
+// ErrBusy: another gb-restore holds the state file's lock: not finished
+// yet, run again later (exit 5, as while bags thaw).
+var ErrBusy = exitcode.Error{Code: exitcode.NotReady, Msg: "another gb-restore is working on this restore; leaving it alone"}
 
 // lockState takes PATH.lock, failing at once when another process holds
 // it: a cron job that finds the previous one still downloading leaves it
