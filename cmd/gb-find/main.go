@@ -2,14 +2,13 @@
 // path matches a pattern and says which bag holds each: one "match"
 // record per file (or a line of text), without thawing anything. With
 // --remote it first fetches the manifests manifest_dir lacks from the
-// store (a new machine). Exit codes: 0 found, 1 nothing found, 2 usage or
-// configuration error, 3 found what it could but something was not
-// searched, 4 could not search.
+// store (a new machine). Exit codes (pkg/exitcode): 0 found, 1 could not
+// search, 2 usage or configuration error, 3 found what it could but
+// something was not searched, 7 searched everything and found nothing.
 package main
 
 import (
 	"context"
-	"errors"
 	"os"
 
 	"github.com/gbarchive/gb/pkg/cli"
@@ -31,8 +30,7 @@ type command struct {
 
 func main() {
 	var c command
-	noMatch := false
-	code := cli.Run("gb-find", "Find files in the bags' manifests (without thawing anything).", os.Args[1:], &c, &c.Settings, func(ctx context.Context, env cli.Env) error {
+	cli.Main("gb-find", "Find files in the bags' manifests (without thawing anything).", &c, &c.Settings, func(ctx context.Context, env cli.Env) error {
 		// The flag parser reads bytes that are not UTF-8 as U+FFFD; match
 		// on the bytes the shell passed.
 		pattern := find.RawArg(os.Args[1:], c.Pattern)
@@ -45,18 +43,6 @@ func main() {
 			}
 			opts.Store = st
 		}
-		err := find.Run(ctx, env.Stdin, env.Stdout, env.Stderr, opts)
-		if errors.Is(err, find.ErrNoMatch) {
-			noMatch = true
-			return nil
-		}
-		return err
-	}, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
-	switch {
-	case code == cli.ExitOK && noMatch:
-		code = find.ExitNoMatch
-	case code == cli.ExitFailure:
-		code = find.ExitFailure
-	}
-	os.Exit(code)
+		return find.Run(ctx, env.Stdin, env.Stdout, env.Stderr, opts)
+	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gbarchive/gb/pkg/cli"
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/exitcode"
 )
 
 type demo struct {
@@ -23,7 +24,7 @@ func completion(t *testing.T, shell string) string {
 	var c demo
 	var out, errOut bytes.Buffer
 	code := cli.Run("gb-demo", "A demo.", []string{"--completion", shell}, &c, &c.Settings, nil, cli.Env{Stdout: &out, Stderr: &errOut})
-	if code != cli.ExitOK {
+	if code != exitcode.OK {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	p := filepath.Join(t.TempDir(), "gb-demo."+shell)
@@ -110,7 +111,7 @@ func TestCompletionZsh(t *testing.T) {
 func TestCompletionUnknownShell(t *testing.T) {
 	var c demo
 	var out, errOut bytes.Buffer
-	if code := cli.Run("gb-demo", "A demo.", []string{"--completion=tcsh"}, &c, &c.Settings, nil, cli.Env{Stdout: &out, Stderr: &errOut}); code != cli.ExitUsage || out.Len() > 0 {
+	if code := cli.Run("gb-demo", "A demo.", []string{"--completion=tcsh"}, &c, &c.Settings, nil, cli.Env{Stdout: &out, Stderr: &errOut}); code != exitcode.Usage || out.Len() > 0 {
 		t.Fatalf("exit %d, stdout %q", code, out.String())
 	}
 	if !strings.Contains(errOut.String(), `no completion for shell "tcsh" (use bash, zsh, fish)`) {
