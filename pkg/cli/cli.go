@@ -120,6 +120,10 @@ func parse(name, description string, args []string, cli any, env Env) (cfgPath s
 		kong.Writers(env.Stdout, env.Stderr),
 		kong.Vars{"version": versionString()},
 		kong.Embed(&helpFlags{}),
+		kong.ExplicitGroups([]kong.Group{
+			{Key: "settings", Title: "Settings (glacier.cfg [settings]; --help-settings lists all):"},
+			{Key: "pricing", Title: "Pricing (glacier.cfg [pricing]):"},
+		}),
 		kong.Exit(func(code int) { panic(exitCode(code)) }),
 	}
 	cfgPath, _ = config.FindConfigArg(args)
