@@ -156,9 +156,7 @@ func parse(name, description string, args []string, cli any, env Env) (cfgPath s
 		return "", exitcode.OK
 	}
 	if _, err := parser.Parse(args); err != nil {
-		fmt.Fprintf(env.Stderr, "%s: error: %v\n", name, err)
-		fmt.Fprintf(env.Stderr, "%s: hint: run %s --help for usage\n", name, name)
-		return "", exitcode.Usage
+		return "", Report(env.Stderr, name, &config.Error{Msg: err.Error(), Hint: "run " + name + " --help for usage"})
 	}
 	return cfgPath, -1
 }
