@@ -223,3 +223,40 @@ func TestCompletionSubcommandsZsh(t *testing.T) {
 		t.Errorf("plan flags:\n%s", got)
 	}
 }
+
+// The same in a real interactive zsh (zsh/zpty): TAB after gb-restore
+// lists the steps, and after a step completes its flags.
+func TestCompletionSubcommandsZshInteractive(t *testing.T) {
+	need(t, "zsh")
+	p := stepsCompletion(t, "zsh")
+	dir := filepath.Dir(p)
+	if err := os.Rename(p, filepath.Join(dir, "_gb-restore")); err != nil {
+		t.Fatal(err)
+	}
+	const script = `zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PS1='> '; fpath=($1 \$fpath); autoload -U compinit; compinit -u -D; zstyle ':completion:*' list-prompt ''; LISTMAX=1000; gb-restore() { :; }"
+sleep 0.5
+zpty -w -n z "$2"$'\t'
+out=
+for i in {1..150}; do
+	sleep 0.1
+	while zpty -r -t z line; do out+=$line; done
+	[[ $out == *$3* ]] && break
+done
+print -r -- "$out"
+zpty -d z`
+	// Reads until want shows (or 15 s pass: a loaded machine is slow).
+	tab := func(line, want string) string {
+		return run(t, "zsh", "-f", "-c", script, "_", dir, line, want)
+	}
+	got := tab("gb-restore ", "Download the ready bags.")
+	for _, w := range []string{"plan", "status", "fetch", "Download the ready bags."} {
+		if !strings.Contains(got, w) {
+			t.Errorf("gb-restore TAB lacks %q:\n%s", w, got)
+		}
+	}
+	if got := tab("gb-restore fetch --ta", "--target"); !strings.Contains(got, "gb-restore fetch --target") {
+		t.Errorf("gb-restore fetch --ta TAB:\n%s", got)
+	}
+}
