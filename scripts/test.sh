@@ -29,6 +29,11 @@ if ! command -v versitygw >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/versit
 fi
 
 go vet ./...
+# gb runs on Linux, amd64 and arm64 (README, "Platforms"): every one of them
+# must build. A build only, no tests: quick once the build cache is warm.
+for platform in linux/amd64 linux/arm64; do
+	GOOS=${platform%/*} GOARCH=${platform#*/} CGO_ENABLED=0 go build ./...
+done
 go test -race -count=1 "$@" ./...
 # Fault injection exists only in builds tagged gbfault (the e2e tests build
 # the commands so); the plain run above checked that it is off without it.

@@ -1,7 +1,7 @@
 // Command gb-audit compares inventory.json with the store and reports
 // missing or damaged bags, missing manifests and system files, orphans and
-// incomplete uploads. It exits 0 when they agree, 3 when they do not
-// (findings), and 1 when it could not audit.
+// incomplete uploads. It exits 0 when they agree, 3 when it found
+// something (finding records) and 1 when it could not check.
 package main
 
 import (

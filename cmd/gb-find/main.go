@@ -4,7 +4,7 @@
 // --remote it first fetches the manifests manifest_dir lacks from the
 // store (a new machine). Exit codes (pkg/exitcode): 0 found, 1 could not
 // search, 2 usage or configuration error, 3 found what it could but
-// something was not searched, 7 nothing found.
+// something was not searched, 7 searched everything and found nothing.
 package main
 
 import (
@@ -13,7 +13,6 @@ import (
 
 	"github.com/gbarchive/gb/pkg/cli"
 	"github.com/gbarchive/gb/pkg/config"
-	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/find"
 )
 
@@ -31,8 +30,7 @@ type command struct {
 
 func main() {
 	var c command
-	noMatch := false
-	code := cli.Run("gb-find", "Find files in the bags' manifests (without thawing anything).", os.Args[1:], &c, &c.Settings, func(ctx context.Context, env cli.Env) error {
+	cli.Main("gb-find", "Find files in the bags' manifests (without thawing anything).", &c, &c.Settings, func(ctx context.Context, env cli.Env) error {
 		// The flag parser reads bytes that are not UTF-8 as U+FFFD; match
 		// on the bytes the shell passed.
 		pattern := find.RawArg(os.Args[1:], c.Pattern)
@@ -45,16 +43,6 @@ func main() {
 			}
 			opts.Store = st
 		}
-		err := find.Run(ctx, env.Stdin, env.Stdout, env.Stderr, opts)
-		// The summary line said there was no match: no error line.
-		if c, ok := exitcode.Of(err); ok && c == exitcode.NoMatch {
-			noMatch = true
-			return nil
-		}
-		return err
-	}, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
-	if code == cli.ExitOK && noMatch {
-		code = exitcode.NoMatch
-	}
-	os.Exit(code)
+		return find.Run(ctx, env.Stdin, env.Stdout, env.Stderr, opts)
+	})
 }

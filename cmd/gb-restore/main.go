@@ -7,16 +7,15 @@
 //	gb-restore status                       # frozen / thawing / ready
 //	gb-restore fetch --target DIR           # download, check, extract
 //
-// Exit codes: 0 done, 1 failed, 2 usage or configuration error (and a
-// request not confirmed), 3 finished with warnings (files mismatched or
-// skipped), 5 not finished yet (bags thawing, or another gb-restore busy:
-// run again later), 6 some bags have no restore in progress (run
-// gb-restore request). See docs/restore.md.
+// Exit codes (pkg/exitcode): 0 done, 1 failed, 2 usage or configuration
+// error (and a request not confirmed), 3 finished with warnings (files
+// mismatched or skipped), 5 not finished yet (bags thawing, or another
+// gb-restore busy: run again later), 6 some bags have no restore in
+// progress (run gb-restore request). See docs/restore.md.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -24,7 +23,6 @@ import (
 
 	"github.com/gbarchive/gb/pkg/cli"
 	"github.com/gbarchive/gb/pkg/config"
-	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/restore"
 )
 
@@ -71,14 +69,14 @@ var current string
 
 func main() {
 	var c command
-	var wait error
-	code := cli.Run("gb-restore", "Restore files from the archive: plan, request, status, fetch.", os.Args[1:], &c, &c.Settings, func(ctx context.Context, env cli.Env) error {
+	cli.Main("gb-restore", "Restore files from the archive: plan, request, status, fetch.", &c, &c.Settings, func(ctx context.Context, env cli.Env) error {
 		opts := restore.Options{Settings: &c.Settings, Now: env.Now, StateFile: c.RestoreFile}
-		var err error
 		if current != "plan" {
-			if opts.Store, err = cli.OpenStore("gb-restore", &c.Settings, env.Stderr); err != nil {
+			st, err := cli.OpenStore("gb-restore", &c.Settings, env.Stderr)
+			if err != nil {
 				return err
 			}
+			opts.Store = st
 		}
 		switch current {
 		case "plan":
@@ -87,34 +85,19 @@ func main() {
 			opts.Bags = c.Plan.Bag
 			opts.Days = c.Plan.Days
 			opts.StdinTerminal = restore.IsTerminal(os.Stdin)
-			err = restore.Plan(ctx, env.Stdin, env.Stdout, env.Stderr, opts)
+			return restore.Plan(ctx, env.Stdin, env.Stdout, env.Stderr, opts)
 		case "request":
 			opts.Tier, opts.Days, opts.Yes = c.Request.Tier, c.Request.Days, c.Request.Yes
 			opts.Interactive = restore.IsTerminal(os.Stdin) && restore.IsTerminal(os.Stderr)
-			err = restore.Request(ctx, env.Stdin, env.Stdout, env.Stderr, opts)
+			return restore.Request(ctx, env.Stdin, env.Stdout, env.Stderr, opts)
 		case "status":
-			err = restore.Status(ctx, env.Stdout, env.Stderr, opts)
+			return restore.Status(ctx, env.Stdout, env.Stderr, opts)
 		case "fetch":
 			opts.Target, opts.Identity, opts.Overwrite, opts.KeepBags = c.Fetch.Target, c.Fetch.Identity, c.Fetch.Overwrite, c.Fetch.KeepBags
-			err = restore.Fetch(ctx, env.Stdout, env.Stderr, opts)
-		default:
-			return fmt.Errorf("no step chosen")
+			return restore.Fetch(ctx, env.Stdout, env.Stderr, opts)
 		}
-		switch {
-		case errors.Is(err, restore.ErrNotReady), errors.Is(err, restore.ErrFrozen):
-			wait = err // the summary line said it
-			return nil
-		case errors.Is(err, restore.ErrBusy):
-			fmt.Fprintf(env.Stderr, "gb-restore: %v; leaving it alone (exit 5)\n", err)
-			wait = err
-			return nil
-		}
-		return err
-	}, cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
-	if c, ok := exitcode.Of(wait); ok && code == cli.ExitOK {
-		code = c
-	}
-	os.Exit(code)
+		return fmt.Errorf("no step chosen")
+	})
 }
 
 // rawArgs recovers the exact bytes of flag values that kong read with

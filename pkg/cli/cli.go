@@ -1,10 +1,11 @@
 // Package cli is what every gb command's main shares: kong with glacier.cfg
-// as a resolver, the one error format, and the documented exit codes.
+// as a resolver, help that shows what each command uses, completion
+// scripts, the one error format, and the one place where errors become
+// exit codes (pkg/exitcode's table).
 package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,17 +19,10 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/gbarchive/gb/pkg/clock"
 	"github.com/gbarchive/gb/pkg/config"
+	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/progress"
 	"github.com/gbarchive/gb/pkg/records"
 	"github.com/gbarchive/gb/pkg/store"
-)
-
-// Exit codes.
-const (
-	ExitOK       = 0
-	ExitFailure  = 1
-	ExitUsage    = 2 // bad flags or configuration
-	ExitWarnings = 3 // finished, but some files were skipped or changed
 )
 
 // Version is set at build time with -ldflags "-X github.com/gbarchive/gb/pkg/cli.Version=…".
@@ -74,82 +68,32 @@ type Env struct {
 }
 
 // Main parses args into cli (which embeds config.Settings, passed as st),
-// then calls run and exits with the mapped code. It never returns.
+// then calls run and exits with the code its error maps to (Code). It
+// never returns.
 func Main(name, description string, cli any, st *config.Settings, run func(ctx context.Context, env Env) error) {
 	os.Exit(Run(name, description, os.Args[1:], cli, st, run, Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}))
 }
 
 // Run is Main without the exit, for tests.
 func Run(name, description string, args []string, cli any, st *config.Settings, run func(ctx context.Context, env Env) error, env Env) int {
-	fail := func(code int, err error) int {
-		fmt.Fprintf(env.Stderr, "%s: error: %v\n", name, err)
-		var h interface{ HintText() string }
-		if errors.As(err, &h) && h.HintText() != "" {
-			fmt.Fprintf(env.Stderr, "%s: hint: %s\n", name, h.HintText())
-		}
-		return code
-	}
-	opts := []kong.Option{
-		kong.Name(name), kong.Description(description),
-		kong.Writers(env.Stderr, env.Stderr),
-		kong.Vars{"version": versionString()},
-		kong.Exit(func(code int) { panic(exitCode(code)) }),
-	}
-	cfgPath, _ := config.FindConfigArg(args)
-	if cfgPath != "" {
-		cf, err := config.LoadFile(cfgPath)
-		if err != nil {
-			return fail(ExitUsage, err)
-		}
-		opts = append(opts, kong.Resolvers(cf.Resolver()))
-		cfgPath = cf.Path
-	}
-	code := -1
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				if c, ok := r.(exitCode); ok {
-					code = int(c)
-					return
-				}
-				panic(r)
-			}
-		}()
-		parser, err := kong.New(cli, opts...)
-		if err != nil {
-			code = fail(ExitFailure, err)
-			return
-		}
-		if shell, ok := completionShell(args); ok {
-			code = ExitOK
-			if err := WriteCompletion(env.Stdout, parser, shell); err != nil {
-				code = fail(ExitUsage, err)
-			}
-			return
-		}
-		if _, err := parser.Parse(args); err != nil {
-			fmt.Fprintf(env.Stderr, "%s: error: %v\n", name, err)
-			fmt.Fprintf(env.Stderr, "%s: hint: run %s --help for usage\n", name, name)
-			code = ExitUsage
-		}
-	}()
+	cfgPath, code := parse(name, description, args, cli, env)
 	if code >= 0 {
 		return code
 	}
 	st.Config = cfgPath
 	if err := st.Finish(); err != nil {
-		return fail(ExitUsage, err)
+		return Report(env.Stderr, name, err)
 	}
 	now, err := clock.Now()
 	if err != nil {
-		return fail(ExitUsage, err)
+		return Report(env.Stderr, name, &config.Error{Msg: err.Error()})
 	}
 	env.Now = now
 	// GB_CHECK_CONFIG=1: stop once the flags and glacier.cfg are read.
 	// glacier.sh checks them so before it starts the pipe, so that a
 	// mistake there is said once, not by every stage.
 	if os.Getenv("GB_CHECK_CONFIG") != "" {
-		return ExitOK
+		return exitcode.OK
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -166,37 +110,69 @@ func Run(name, description string, args []string, cli any, st *config.Settings, 
 			}
 		}
 	}
-	code = func() int {
-		err := run(ctx, env)
-		switch {
-		case err == nil:
-			return ExitOK
-		case records.Quiet(err):
-			// Said already, by the stage that failed first or by the
-			// reader that went away: only the log notes why this one stopped.
-			last.last = name + ": " + err.Error()
-			return ExitFailure
-		case errors.Is(err, records.ErrWarnings):
-			fmt.Fprintf(env.Stderr, "%s: warning: %v\n", name, err)
-			return ExitWarnings
-		case config.IsConfigError(err):
-			return failTo(env.Stderr, name, ExitUsage, err)
-		}
-		return failTo(env.Stderr, name, ExitFailure, err)
-	}()
+	if err := run(ctx, env); records.Quiet(err) {
+		// Said already, by the stage that failed first or by the reader
+		// that went away: only the log notes why this one stopped.
+		last.last = name + ": " + err.Error()
+		code = exitcode.Failure
+	} else {
+		code = Report(env.Stderr, name, err)
+	}
 	if p := os.Getenv("GB_LOG_FILE"); p != "" {
 		appendLog(p, now, name, code, last.summary(name))
 	}
 	return code
 }
 
-func failTo(w io.Writer, name string, code int, err error) int {
-	fmt.Fprintf(w, "%s: error: %v\n", name, err)
-	var h interface{ HintText() string }
-	if errors.As(err, &h) && h.HintText() != "" {
-		fmt.Fprintf(w, "%s: hint: %s\n", name, h.HintText())
+// parse reads the flags, glacier.cfg and the environment into cli. It
+// answers --help, --help-settings, --version and --completion itself (on
+// stdout) and says what is wrong with the command line (on stderr); code
+// is then the exit code, and -1 when the command is to run.
+func parse(name, description string, args []string, cli any, env Env) (cfgPath string, code int) {
+	opts := []kong.Option{
+		kong.Name(name), kong.Description(description),
+		kong.Writers(env.Stdout, env.Stderr),
+		kong.Vars{"version": versionString()},
+		kong.Embed(&helpFlags{}),
+		kong.ExplicitGroups([]kong.Group{
+			{Key: "settings", Title: "Settings (glacier.cfg [settings]; --help-settings lists all):"},
+			{Key: "pricing", Title: "Pricing (glacier.cfg [pricing]):"},
+		}),
+		kong.Exit(func(code int) { panic(exitCode(code)) }),
 	}
-	return code
+	cfgPath, _ = config.FindConfigArg(args)
+	if cfgPath != "" {
+		cf, err := config.LoadFile(cfgPath)
+		if err != nil {
+			return "", Report(env.Stderr, name, err)
+		}
+		opts = append(opts, kong.Resolvers(cf.Resolver()))
+		cfgPath = cf.Path
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c, ok := r.(exitCode)
+			if !ok {
+				panic(r)
+			}
+			code = int(c)
+		}
+	}()
+	parser, err := kong.New(cli, opts...)
+	if err != nil {
+		return "", Report(env.Stderr, name, err)
+	}
+	hideUnused(parser.Model.Node, name)
+	if shell, ok := completionShell(args); ok {
+		if err := WriteCompletion(env.Stdout, parser, shell); err != nil {
+			return "", Report(env.Stderr, name, &config.Error{Msg: err.Error()})
+		}
+		return "", exitcode.OK
+	}
+	if _, err := parser.Parse(args); err != nil {
+		return "", Report(env.Stderr, name, &config.Error{Msg: err.Error(), Hint: "run " + name + " --help for usage"})
+	}
+	return cfgPath, -1
 }
 
 // lastLine passes writes through and remembers the last line that is not

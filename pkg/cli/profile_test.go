@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gbarchive/gb/pkg/cli"
+	"github.com/gbarchive/gb/pkg/exitcode"
 )
 
 // GB_CPUPROFILE=FILE leaves a CPU profile of the command in FILE.
@@ -24,7 +25,7 @@ func TestCPUProfile(t *testing.T) {
 		}
 		return nil
 	}, cli.Env{Stdout: &out, Stderr: &errOut})
-	if code != cli.ExitOK {
+	if code != exitcode.OK {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	fi, err := os.Stat(prof)

@@ -11,54 +11,79 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gbarchive/gb/pkg/cost"
 )
 
 // Settings are shared by every command. The ini tag names the glacier.cfg
-// section; ",path" marks paths that are relative to the config file.
+// section; ",path" marks paths that are relative to the config file. The
+// cmds tag names the commands that read the setting (without "gb-"; "all"
+// for every one): each command's --help shows only those, and
+// --help-settings (and docs/configuration.md) lists them all. Every
+// setting is accepted by every command, as a flag, in glacier.cfg and in
+// the environment, so one glacier.cfg serves the whole pipeline.
 type Settings struct {
-	Config string `short:"c" name:"config" env:"GB_CONFIG" placeholder:"FILE" help:"glacier.cfg to read (default: ./glacier.cfg when it exists)."`
+	Config string `short:"c" name:"config" env:"GB_CONFIG" placeholder:"FILE" cmds:"all" help:"glacier.cfg to read (default: ./glacier.cfg when it exists)."`
 
-	Dest            string  `name:"dest" env:"GB_DEST" ini:"settings" placeholder:"URL" help:"Destination: file:///dir or s3://bucket/prefix (default: a local store in the state directory)."`
-	S3Bucket        string  `name:"s3-bucket" env:"GB_S3_BUCKET" ini:"settings" placeholder:"NAME" help:"Seed-compatible: same as --dest s3://NAME."`
-	TargetBagGB     float64 `name:"target-bag-gb" env:"GB_TARGET_BAG_GB" ini:"settings" default:"40" help:"Target bag size in GB (fractions allowed)."`
-	StateDir        string  `name:"state-dir" env:"GB_STATE_DIR" ini:"settings,path" placeholder:"DIR" help:"Where gb keeps its files when no other path is set (default: $XDG_STATE_HOME/gb or ~/.local/state/gb)."`
-	StagingDir      string  `name:"staging-dir" env:"GB_STAGING_DIR" ini:"settings,path" placeholder:"DIR" help:"Where bags are written before upload (default: STATE/stage)."`
-	ManifestDir     string  `name:"manifest-dir" env:"GB_MANIFEST_DIR" ini:"settings,path" placeholder:"DIR" help:"Where per-bag manifests are kept (default: STATE/manifests)."`
-	InventoryFile   string  `name:"inventory-file" env:"GB_INVENTORY_FILE" ini:"settings,path" placeholder:"FILE" help:"The inventory (default: STATE/inventory.json)."`
-	InventoryBakDir string  `name:"inventory-bak-dir" env:"GB_INVENTORY_BAK_DIR" ini:"settings,path" placeholder:"DIR" help:"Daily backups of the inventory (default: STATE/invbak)."`
-	MntBase         string  `name:"mnt-base" env:"GB_MNT_BASE" ini:"settings,path" placeholder:"DIR" help:"Where remote sources (user@host:/path) are mounted with sshfs while read (default: STATE/mnt)."`
-	SSHCommand      string  `name:"ssh-command" env:"GB_SSH_COMMAND" ini:"settings" default:"ssh" placeholder:"CMD" help:"The ssh that sshfs and gb run for remote sources, split on spaces (e.g. \"ssh -F /etc/gb/ssh_config\")."`
-	ExcludeFile     string  `name:"exclude-file" env:"GB_EXCLUDE_FILE" ini:"settings,path" placeholder:"FILE" help:"Tar-style exclude patterns (default: exclude.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
-	EncryptFile     string  `name:"encrypt-file" env:"GB_ENCRYPT_FILE" ini:"settings,path" placeholder:"FILE" help:"Atom paths to encrypt (default: encrypt.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
-	RecipientsFile  string  `name:"recipients-file" env:"GB_RECIPIENTS_FILE" ini:"settings,path" placeholder:"FILE" help:"age public keys (age1…) that encrypted bags are encrypted to (default: recipients.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
-	KeyFile         string  `name:"key-file" env:"GB_KEY_FILE" ini:"settings,path" placeholder:"FILE" help:"Seed-compatible passphrase file, used when there is no recipients file (default: key.txt, found the same way)."`
-	S3Endpoint      string  `name:"s3-endpoint" env:"GB_S3_ENDPOINT" ini:"settings" placeholder:"URL" help:"Endpoint of an S3-compatible service (path-style); AWS_ENDPOINT_URL works too."`
-	S3Region        string  `name:"s3-region" env:"GB_S3_REGION" ini:"settings" placeholder:"REGION" help:"Bucket region (default: AWS_REGION or the AWS profile's)."`
-	S3Checksum      string  `name:"s3-checksum" env:"GB_S3_CHECKSUM" ini:"settings" default:"when_supported" enum:"when_supported,when_required" help:"SDK request checksums: when_supported, or when_required for services that reject them."`
-	S3Parallel      int     `name:"s3-parallel" env:"GB_S3_PARALLEL" ini:"settings" default:"4" help:"Multipart parts uploaded at once."`
-	Limit           float64 `name:"limit" env:"GB_LIMIT" ini:"settings" default:"0" placeholder:"MB/s" help:"Upload limit in MB/s for all parts together (0: none); seed-compatible."`
-	BagStorageClass string  `name:"bag-storage-class" env:"GB_BAG_STORAGE_CLASS" ini:"settings" default:"DEEP_ARCHIVE" help:"Storage class for bags (manifests and system files are STANDARD)."`
-	Compress        string  `name:"compress" env:"GB_COMPRESS" ini:"settings" default:"zstd" enum:"zstd,none" help:"Bag compression: zstd or none."`
-	KeepDeletedDays float64 `name:"keep-deleted-days" env:"GB_KEEP_DELETED_DAYS" ini:"settings" default:"365" help:"Days an atom gone from disk stays in the inventory, with its bags, before it is forgotten (0: at once)."`
-	StagingLimitGB  float64 `name:"staging-limit-gb" env:"GB_STAGING_LIMIT_GB" ini:"settings" default:"-1" help:"Pack waits while staged bags exceed this many GB (default: two bags; 0: no limit)."`
+	Dest            string  `name:"dest" env:"GB_DEST" ini:"settings" group:"settings" placeholder:"URL" cmds:"audit commit find prune put recover report restore" help:"Destination: file:///dir or s3://bucket/prefix (default: a local store in the state directory)."`
+	S3Bucket        string  `name:"s3-bucket" env:"GB_S3_BUCKET" ini:"settings" group:"settings" placeholder:"NAME" cmds:"audit commit find prune put recover report restore" help:"Seed-compatible: same as --dest s3://NAME."`
+	TargetBagGB     float64 `name:"target-bag-gb" env:"GB_TARGET_BAG_GB" ini:"settings" group:"settings" default:"40" cmds:"scan plan pack" help:"Target bag size in GB (fractions allowed)."`
+	StateDir        string  `name:"state-dir" env:"GB_STATE_DIR" ini:"settings,path" group:"settings" placeholder:"DIR" cmds:"scan plan pack put commit prune audit report find restore" help:"Where gb keeps its files when no other path is set (default: $XDG_STATE_HOME/gb or ~/.local/state/gb)."`
+	StagingDir      string  `name:"staging-dir" env:"GB_STAGING_DIR" ini:"settings,path" group:"settings" placeholder:"DIR" cmds:"pack" help:"Where bags are written before upload (default: STATE/stage)."`
+	ManifestDir     string  `name:"manifest-dir" env:"GB_MANIFEST_DIR" ini:"settings,path" group:"settings" placeholder:"DIR" cmds:"pack prune find restore" help:"Where per-bag manifests are kept (default: STATE/manifests)."`
+	InventoryFile   string  `name:"inventory-file" env:"GB_INVENTORY_FILE" ini:"settings,path" group:"settings" placeholder:"FILE" cmds:"plan commit prune audit report find restore" help:"The inventory (default: STATE/inventory.json)."`
+	InventoryBakDir string  `name:"inventory-bak-dir" env:"GB_INVENTORY_BAK_DIR" ini:"settings,path" group:"settings" placeholder:"DIR" cmds:"commit prune report" help:"Daily backups of the inventory (default: STATE/invbak)."`
+	MntBase         string  `name:"mnt-base" env:"GB_MNT_BASE" ini:"settings,path" group:"settings" placeholder:"DIR" cmds:"scan pack" help:"Where remote sources (user@host:/path) are mounted with sshfs while read (default: STATE/mnt)."`
+	SSHCommand      string  `name:"ssh-command" env:"GB_SSH_COMMAND" ini:"settings" group:"settings" default:"ssh" placeholder:"CMD" cmds:"scan pack" help:"The ssh that sshfs and gb run for remote sources, split on spaces (e.g. \"ssh -F /etc/gb/ssh_config\")."`
+	ExcludeFile     string  `name:"exclude-file" env:"GB_EXCLUDE_FILE" ini:"settings,path" group:"settings" placeholder:"FILE" cmds:"scan" help:"Tar-style exclude patterns (default: exclude.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
+	EncryptFile     string  `name:"encrypt-file" env:"GB_ENCRYPT_FILE" ini:"settings,path" group:"settings" placeholder:"FILE" cmds:"scan" help:"Atom paths to encrypt (default: encrypt.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
+	RecipientsFile  string  `name:"recipients-file" env:"GB_RECIPIENTS_FILE" ini:"settings,path" group:"settings" placeholder:"FILE" cmds:"scan pack commit" help:"age public keys (age1…) that encrypted bags are encrypted to (default: recipients.txt beside glacier.cfg; with no glacier.cfg, beside list.txt)."`
+	KeyFile         string  `name:"key-file" env:"GB_KEY_FILE" ini:"settings,path" group:"settings" placeholder:"FILE" cmds:"scan pack commit" help:"Seed-compatible passphrase file, used when there is no recipients file (default: key.txt, found the same way)."`
+	S3Endpoint      string  `name:"s3-endpoint" env:"GB_S3_ENDPOINT" ini:"settings" group:"settings" placeholder:"URL" cmds:"audit commit find prune put recover report restore" help:"Endpoint of an S3-compatible service (path-style); AWS_ENDPOINT_URL works too."`
+	S3Region        string  `name:"s3-region" env:"GB_S3_REGION" ini:"settings" group:"settings" placeholder:"REGION" cmds:"audit commit find prune put recover report restore" help:"Bucket region (default: AWS_REGION or the AWS profile's)."`
+	S3Checksum      string  `name:"s3-checksum" env:"GB_S3_CHECKSUM" ini:"settings" group:"settings" default:"when_supported" enum:"when_supported,when_required" cmds:"audit commit find prune put recover report restore" help:"SDK request checksums: when_supported, or when_required for services that reject them."`
+	S3Parallel      int     `name:"s3-parallel" env:"GB_S3_PARALLEL" ini:"settings" group:"settings" default:"4" cmds:"put commit" help:"Multipart parts uploaded at once."`
+	Limit           float64 `name:"limit" env:"GB_LIMIT" ini:"settings" group:"settings" default:"0" placeholder:"MB/s" cmds:"put commit" help:"Upload limit in MB/s for all parts together (0: none); seed-compatible."`
+	BagStorageClass string  `name:"bag-storage-class" env:"GB_BAG_STORAGE_CLASS" ini:"settings" group:"settings" default:"DEEP_ARCHIVE" cmds:"put" help:"Storage class for bags (manifests and system files are STANDARD)."`
+	Compress        string  `name:"compress" env:"GB_COMPRESS" ini:"settings" group:"settings" default:"zstd" enum:"zstd,none" cmds:"plan" help:"Bag compression: zstd or none."`
+	KeepDeletedDays float64 `name:"keep-deleted-days" env:"GB_KEEP_DELETED_DAYS" ini:"settings" group:"settings" default:"365" cmds:"plan" help:"Days an atom gone from disk stays in the inventory, with its bags, before it is forgotten (0: at once)."`
+	StagingLimitGB  float64 `name:"staging-limit-gb" env:"GB_STAGING_LIMIT_GB" ini:"settings" group:"settings" default:"-1" cmds:"pack" help:"Pack waits while staged bags exceed this many GB (default: two bags; 0: no limit)."`
 	// AbortUploadsAfter is read by gb-prune (see pkg/prune.ParseAge).
-	AbortUploadsAfter string `name:"abort-uploads-after" env:"GB_ABORT_UPLOADS_AFTER" ini:"settings" default:"7d" placeholder:"AGE" help:"gb-prune aborts incomplete multipart uploads older than this (7d, 36h; 0: all)."`
+	AbortUploadsAfter string `name:"abort-uploads-after" env:"GB_ABORT_UPLOADS_AFTER" ini:"settings" group:"settings" default:"7d" placeholder:"AGE" cmds:"prune" help:"gb-prune aborts incomplete multipart uploads older than this (7d, 36h; 0: all)."`
 	// Progress is read by gb-scan, gb-pack, gb-put and gb-restore fetch (see pkg/progress).
-	Progress string `name:"progress" env:"GB_PROGRESS" ini:"settings" default:"auto" enum:"auto,always,never" help:"Progress bars on stderr: auto (only when stderr is a terminal), always or never."`
+	Progress string `name:"progress" env:"GB_PROGRESS" ini:"settings" group:"settings" default:"auto" enum:"auto,always,never" cmds:"scan pack put restore" help:"Progress bars on stderr: auto (only when stderr is a terminal), always or never."`
 
-	MinRetentionDays    float64 `name:"min-retention-days" env:"GB_MIN_RETENTION_DAYS" ini:"pricing" default:"180" help:"Days an object is billed at least."`
-	PriceGBMonth        float64 `name:"price-gb-month" env:"GB_PRICE_GB_MONTH" ini:"pricing" default:"0.00099" help:"Storage, USD per GB-month."`
-	PricePut1k          float64 `name:"price-put-1k" env:"GB_PRICE_PUT_1K" ini:"pricing" default:"0.05" help:"USD per 1,000 PUT requests."`
-	PriceEgressGB       float64 `name:"price-egress-gb" env:"GB_PRICE_EGRESS_GB" ini:"pricing" default:"0.09" help:"Download, USD per GB."`
-	PriceThawStandardGB float64 `name:"price-thaw-standard-gb" env:"GB_PRICE_THAW_STANDARD_GB" ini:"pricing" default:"0.02" help:"Standard restore, USD per GB."`
-	PriceThawBulkGB     float64 `name:"price-thaw-bulk-gb" env:"GB_PRICE_THAW_BULK_GB" ini:"pricing" default:"0.0025" help:"Bulk restore, USD per GB."`
-	PriceReqStandard1k  float64 `name:"price-req-standard-1k" env:"GB_PRICE_REQ_STANDARD_1K" ini:"pricing" default:"0.10" help:"Standard restore requests, USD per 1,000."`
-	PriceReqBulk1k      float64 `name:"price-req-bulk-1k" env:"GB_PRICE_REQ_BULK_1K" ini:"pricing" default:"0.025" help:"Bulk restore requests, USD per 1,000."`
+	MinRetentionDays    float64 `name:"min-retention-days" env:"GB_MIN_RETENTION_DAYS" ini:"pricing" group:"pricing" default:"180" cmds:"plan commit prune audit report restore" help:"Days an object is billed at least."`
+	PriceGBMonth        float64 `name:"price-gb-month" env:"GB_PRICE_GB_MONTH" ini:"pricing" group:"pricing" default:"0.00099" cmds:"plan commit prune audit report restore" help:"Storage, USD per GB-month."`
+	PricePut1k          float64 `name:"price-put-1k" env:"GB_PRICE_PUT_1K" ini:"pricing" group:"pricing" default:"0.05" cmds:"plan commit prune audit report restore" help:"USD per 1,000 PUT requests."`
+	PriceEgressGB       float64 `name:"price-egress-gb" env:"GB_PRICE_EGRESS_GB" ini:"pricing" group:"pricing" default:"0.09" cmds:"plan commit prune audit report restore" help:"Download, USD per GB."`
+	PriceThawStandardGB float64 `name:"price-thaw-standard-gb" env:"GB_PRICE_THAW_STANDARD_GB" ini:"pricing" group:"pricing" default:"0.02" cmds:"plan commit prune audit report restore" help:"Standard restore, USD per GB."`
+	PriceThawBulkGB     float64 `name:"price-thaw-bulk-gb" env:"GB_PRICE_THAW_BULK_GB" ini:"pricing" group:"pricing" default:"0.0025" cmds:"plan commit prune audit report restore" help:"Bulk restore, USD per GB."`
+	PriceReqStandard1k  float64 `name:"price-req-standard-1k" env:"GB_PRICE_REQ_STANDARD_1K" ini:"pricing" group:"pricing" default:"0.10" cmds:"plan commit prune audit report restore" help:"Standard restore requests, USD per 1,000."`
+	PriceReqBulk1k      float64 `name:"price-req-bulk-1k" env:"GB_PRICE_REQ_BULK_1K" ini:"pricing" group:"pricing" default:"0.025" cmds:"plan commit prune audit report restore" help:"Bulk restore requests, USD per 1,000."`
 	// PriceStandardGBMonth is what a restored (thawed) copy costs while gb-restore keeps it.
-	PriceStandardGBMonth float64 `name:"price-standard-gb-month" env:"GB_PRICE_STANDARD_GB_MONTH" ini:"pricing" default:"0.023" help:"S3 Standard storage, USD per GB-month: what a restored copy costs while it is kept."`
+	PriceStandardGBMonth float64 `name:"price-standard-gb-month" env:"GB_PRICE_STANDARD_GB_MONTH" ini:"pricing" group:"pricing" default:"0.023" cmds:"plan commit prune audit report restore" help:"S3 Standard storage, USD per GB-month: what a restored copy costs while it is kept."`
+}
+
+// Commands are gb's commands, named as in the cmds tags.
+var Commands = []string{"scan", "plan", "pack", "put", "commit", "prune", "audit", "report", "find", "restore", "recover", "keygen"}
+
+// UsedBy reports whether a setting whose cmds tag is tag is read by the
+// command (gb-scan or scan). A command not in Commands (a custom stage
+// that embeds Settings) is taken to use them all.
+func UsedBy(tag, command string) bool {
+	command = strings.TrimPrefix(command, "gb-")
+	if !slices.Contains(Commands, command) {
+		return true
+	}
+	for _, c := range strings.Fields(tag) {
+		if c == "all" || c == command {
+			return true
+		}
+	}
+	return false
 }
 
 // Error is a configuration or input-file error: bad values a person wrote.

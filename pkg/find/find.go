@@ -30,8 +30,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/exitcode"
+
+	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/manifest"

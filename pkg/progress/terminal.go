@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
 // How gb commands share a terminal. Two lock files per user and terminal
@@ -64,13 +65,12 @@ func find(w io.Writer) (raw *os.File, coordinated bool) {
 	return nil, false
 }
 
+// isTerminal reports whether f is a terminal (golang.org/x/term: the
+// right ioctl on every platform gb builds for).
 func isTerminal(f *os.File) bool {
 	ok := false
 	if c, err := f.SyscallConn(); err == nil {
-		c.Control(func(fd uintptr) {
-			_, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
-			ok = err == nil
-		})
+		c.Control(func(fd uintptr) { ok = term.IsTerminal(int(fd)) })
 	}
 	return ok
 }
@@ -163,8 +163,8 @@ func (t *tty) width() int {
 	cols := 0
 	if c, err := t.raw.SyscallConn(); err == nil {
 		c.Control(func(fd uintptr) {
-			if ws, err := unix.IoctlGetWinsize(int(fd), unix.TIOCGWINSZ); err == nil {
-				cols = int(ws.Col)
+			if w, _, err := term.GetSize(int(fd)); err == nil {
+				cols = w
 			}
 		})
 	}

@@ -30,7 +30,7 @@ import (
 	"github.com/gbarchive/gb/pkg/exitcode"
 	"github.com/gbarchive/gb/pkg/layout"
 	"github.com/gbarchive/gb/pkg/store"
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
 // ErrNotReady: some bags are still thawing, nothing is wrong; run the
@@ -78,8 +78,7 @@ func (o *Options) stateFile() string {
 
 // IsTerminal reports whether f is a terminal.
 func IsTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // layers says how a bag's bytes are wrapped, from its key:

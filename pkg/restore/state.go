@@ -10,8 +10,9 @@ import (
 	"sort"
 	"time"
 
-	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/exitcode"
+
+	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/inventory"
 	"github.com/gbarchive/gb/pkg/records"
 	"golang.org/x/sys/unix"
