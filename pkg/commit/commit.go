@@ -122,7 +122,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	defer lock.Release()
 	inv, err := inventory.Load(st.InventoryFile)
 	if err != nil {
-		return err
+		return up.After(in, err) // gb-plan read it first
 	}
 	s = &state{opts: opts, inv: inv, out: st.InventoryFile, bags: map[string]*plannedBag{}, partsUp: map[string]map[int]string{}, done: map[string]bool{}}
 	if opts.DryRun {
