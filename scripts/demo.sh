@@ -9,7 +9,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 demo=$(mkdir -p "${GB_DEMO_DIR:-demo}" && cd "${GB_DEMO_DIR:-demo}" && pwd)
 
-"$repo/scripts/build.sh"
+# With GB_BIN set (as glacier.sh reads it), those binaries are used as they are.
+[ -n "${GB_BIN:-}" ] || "$repo/scripts/build.sh"
 if [ $# -ge 1 ]; then
 	src=$(cd "$1" && pwd)
 else
@@ -34,6 +35,7 @@ cd "$demo"
 echo "== dry run: what would be uploaded and what it costs" >&2
 "$repo/scripts/glacier.sh" -c glacier.cfg list.txt >/dev/null
 echo "== real run" >&2
+# 0 done (nothing to do included: run it again), 3 done with warnings.
 "$repo/scripts/glacier.sh" -c glacier.cfg list.txt --run >/dev/null || [ $? = 3 ]
 echo "== the store (bags are DEEP_ARCHIVE, manifests and system files STANDARD):" >&2
 (cd store && find . -path ./.gb -prune -o -type f -print | sort) >&2

@@ -106,7 +106,7 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	defer lock.Release()
 	inv, err := inventory.Load(st.InventoryFile)
 	if err != nil {
-		return err
+		return up.After(in, err) // gb-plan read it first
 	}
 	s = newState(inv, opts)
 	w := records.NewWriter(out)

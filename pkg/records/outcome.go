@@ -93,6 +93,25 @@ func (u *Upstream) Err(notDone string) error {
 	return nil
 }
 
+// After is for a stage that failed before it read its input, for a cause
+// an upstream stage meets too (gb-plan and gb-commit both read the
+// inventory): it reads the rest of in, and when the upstream summary says
+// failed, that is the cause, said already, and err is not said again.
+func (u *Upstream) After(in io.Reader, err error) error {
+	r := NewReader(in, "stdin")
+	for {
+		l, e := r.Next()
+		if e != nil {
+			break
+		}
+		u.Note(l)
+	}
+	if u.Failed() {
+		return u.Err("")
+	}
+	return err
+}
+
 // UpstreamError is a stage failing because a stage before it failed.
 type UpstreamError struct {
 	Stage   string // the stage that failed first, or whose summary never came

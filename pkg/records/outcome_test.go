@@ -74,3 +74,23 @@ func TestFinish(t *testing.T) {
 		})
 	}
 }
+
+func TestAfter(t *testing.T) {
+	own := errors.New("inventory.json:3: not a valid inventory")
+	for _, tc := range []struct {
+		name, in string
+		quiet    bool
+	}{
+		{"upstream failed too", `{"kind":"source"}` + "\n" + `{"kind":"put","status":"failed","upstream":"gb-plan"}` + "\n", true},
+		{"upstream went well", `{"kind":"put","status":"ok"}` + "\n", false},
+		{"no upstream summary", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := records.NewUpstream("gb-put", records.KindPut)
+			err := up.After(bytes.NewReader([]byte(tc.in)), own)
+			if records.Quiet(err) != tc.quiet || (!tc.quiet && err != own) {
+				t.Fatalf("After = %v (quiet %v), want quiet %v", err, records.Quiet(err), tc.quiet)
+			}
+		})
+	}
+}
