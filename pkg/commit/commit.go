@@ -87,6 +87,15 @@ type state struct {
 	summed     bool // the summary record was written
 }
 
+// upstream is the stage right before gb-commit: gb-put, or gb-plan (plan)
+// in a dry run.
+func upstream(opts Options, plan *records.Upstream) *records.Upstream {
+	if opts.DryRun {
+		return plan
+	}
+	return records.NewUpstream("gb-put", records.KindPut)
+}
+
 // Run applies the records of in to the inventory.
 func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options) (err error) {
 	st := opts.Settings
@@ -106,7 +115,8 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 	defer lock.Release()
 	inv, err := inventory.Load(st.InventoryFile)
 	if err != nil {
-		return up.After(in, err) // gb-plan read it first
+		// gb-plan read it first: when it failed there, that was said.
+		return upstream(opts, records.NewUpstream("gb-plan", records.KindPlan)).After(in, err)
 	}
 	s = newState(inv, opts)
 	w := records.NewWriter(out)
@@ -163,10 +173,8 @@ func newState(inv *inventory.Inventory, opts Options) *state {
 		s.out = filepath.Join(filepath.Dir(opts.Settings.InventoryFile), "inventory_dryrun.json")
 	}
 	s.sum = records.Committed{Kind: records.KindCommitted, Inventory: s.out, DryRun: opts.DryRun}
-	s.up, s.planUp = records.NewUpstream("gb-put", records.KindPut), records.NewUpstream("gb-plan", records.KindPlan)
-	if opts.DryRun {
-		s.up = s.planUp
-	}
+	s.planUp = records.NewUpstream("gb-plan", records.KindPlan)
+	s.up = upstream(opts, s.planUp)
 	s.ledger = newLedger(inv, opts.Now, &s.sum)
 	return s
 }
