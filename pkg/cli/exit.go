@@ -41,12 +41,10 @@ func Report(w io.Writer, name string, err error) int {
 	case exitcode.OK:
 	case exitcode.Warnings:
 		fmt.Fprintf(w, "%s: warning: %v\n", name, err)
+		hint(w, name, err)
 	case exitcode.Failure, exitcode.Usage:
 		fmt.Fprintf(w, "%s: error: %v\n", name, err)
-		var h interface{ HintText() string }
-		if errors.As(err, &h) && h.HintText() != "" {
-			fmt.Fprintf(w, "%s: hint: %s\n", name, h.HintText())
-		}
+		hint(w, name, err)
 	default:
 		var e exitcode.Error
 		if !errors.As(err, &e) || err.Error() != e.Msg {
@@ -54,4 +52,12 @@ func Report(w io.Writer, name string, err error) int {
 		}
 	}
 	return code
+}
+
+// hint writes the error's hint line, when it has one: what to do about it.
+func hint(w io.Writer, name string, err error) {
+	var h interface{ HintText() string }
+	if errors.As(err, &h) && h.HintText() != "" {
+		fmt.Fprintf(w, "%s: hint: %s\n", name, h.HintText())
+	}
 }
