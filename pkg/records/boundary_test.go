@@ -37,8 +37,7 @@ var gjsonAllowed = map[string]string{}
 // pendingBoundary are the packages that other slices of issue 13 are
 // converting to the record types (plancommit, findrestore, layout). The
 // test fails as soon as one of them is clean: then delete it here.
-var pendingBoundary = []string{
-}
+var pendingBoundary = []string{}
 
 type listedPkg struct {
 	ImportPath string

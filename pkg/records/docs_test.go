@@ -25,8 +25,7 @@ import (
 // pendingKinds are documented kinds whose Go types other slices of issue
 // 13 are adding (prune.go, audit.go, report.go, find.go, restore.go). The
 // test fails as soon as one of them is registered: then delete it here.
-var pendingKinds = []string{
-}
+var pendingKinds = []string{}
 
 // docSection is what records.md says about one kind.
 type docSection struct {
