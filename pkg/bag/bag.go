@@ -412,9 +412,3 @@ func (w *Writer) Close() (size int64, sha string, err error) {
 // although the bag holds only its data (the manifest's data_bytes).
 func (w *Writer) Files() int64 { return w.files }
 func (w *Writer) Bytes() int64 { return w.bytes }
-
-// StagedName is a staged bag's file name for its key.
-func StagedName(key string) string {
-	i := strings.LastIndexByte(key, '/')
-	return key[i+1:]
-}

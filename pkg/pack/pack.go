@@ -200,7 +200,7 @@ func (p *packer) record(l records.Line) error {
 		return err
 	}
 	raw := append([]byte(nil), l.Raw...)
-	pk := reuse(p.leftovers, raw, filepath.Join(p.st.StagingDir, bag.StagedName(b.key)), p.errOut)
+	pk := reuse(p.leftovers, raw, filepath.Join(p.st.StagingDir, layout.StagedName(b.key)), p.errOut)
 	if pk == nil {
 		if pk, err = p.pack(b, raw); err != nil || pk == nil {
 			return err

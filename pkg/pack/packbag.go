@@ -95,7 +95,7 @@ func packBag(ctx context.Context, b bagIn, st *config.Settings, ks *keys.Keys, n
 		}
 		bp.local, bp.name = m.Local, m.Remote
 	}
-	sf, err := openStaged(filepath.Join(st.StagingDir, bag.StagedName(b.key)), filepath.Join(st.ManifestDir, manifest.FileName(b.key)))
+	sf, err := openStaged(filepath.Join(st.StagingDir, layout.StagedName(b.key)), filepath.Join(st.ManifestDir, manifest.FileName(b.key)))
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func excluder(patterns []string) (*config.Excluder, error) {
 // of its layers (nil for a plain bag).
 func manifestHeader(b bagIn, ks *keys.Keys) (manifest.Header, func(io.Writer) (io.WriteCloser, error)) {
 	hdr := manifest.Header{Kind: manifest.KindHeader, Bag: b.id, Key: b.key, Source: b.source,
-		Layers: bag.Layers(b.compress, b.encrypt), Open: bag.OpenCommand(b.compress, bag.StagedName(b.key), "")}
+		Layers: bag.Layers(b.compress, b.encrypt), Open: bag.OpenCommand(b.compress, layout.StagedName(b.key), "")}
 	for _, a := range b.atoms {
 		ha := manifest.Atom{Atom: a.key, Type: a.typ, Hash: a.hash, Files: a.files, Bytes: a.bytes, Part: a.part, Parts: a.parts}
 		if _, b64 := records.EncodePath(a.exactKey); b64 != "" {
@@ -151,7 +151,7 @@ func manifestHeader(b bagIn, ks *keys.Keys) (manifest.Header, func(io.Writer) (i
 	if !b.encrypt {
 		return hdr, nil
 	}
-	hdr.Open = bag.OpenCommand(b.compress, bag.StagedName(b.key), ks.DecryptCommand(bag.StagedName(b.key)))
+	hdr.Open = bag.OpenCommand(b.compress, layout.StagedName(b.key), ks.DecryptCommand(layout.StagedName(b.key)))
 	hdr.Encryption = &manifest.Encryption{Scheme: ks.Scheme, Recipients: ks.Recipients, Keys: ks.ID}
 	return hdr, ks.Encrypt
 }
