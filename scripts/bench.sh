@@ -525,13 +525,16 @@ if [ "$put" = yes ]; then
 	}
 	put_n=0
 	# put_prepare: a new run number, a hard link of the bag as the staged
-	# copy (gb-put deletes it) and the packed record naming it.
+	# copy (gb-put deletes it) and the packed record naming it, then the
+	# pack summary.
 	put_prepare() {
 		put_n=$((put_n + 1))
 		staged=$pdir/staged-$put_n
 		ln "$bag" "$staged"
 		printf '{"kind":"packed","bag":"bag_000001","key":"bench/run-%d/bag_000001.tar.zst","file":%s,"bytes":%d,"sha256":"%s","manifest":%s,"manifest_key":"bench/run-%d/manifests/m.ndjson"}\n' \
 			"$put_n" "$(json_str "$staged")" "$put_bytes" "$bag_sha" "$(json_str "$manifest")" "$put_n" >"$pdir/packed-$put_n.ndjson"
+		# gb-pack's summary ends its output; gb-put wants it.
+		printf '{"kind":"pack","status":"ok","bags":1,"bytes":%d}\n' "$put_bytes" >>"$pdir/packed-$put_n.ndjson"
 	}
 	# gb_put_check NAME: gb-put's output names one uploaded bag, all sent,
 	# and the object is stored; then the run's objects are deleted.
