@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/gbarchive/gb/pkg/config"
 	"github.com/gbarchive/gb/pkg/inventory"
@@ -18,19 +17,6 @@ const (
 	Repack            = "repack"
 	RepackUnderfilled = "repack-underfilled"
 )
-
-// Gone is an atom missing from disk that the inventory keeps, with its
-// bags, until keep_deleted_days after it was last seen.
-type Gone struct {
-	Kind        string    `json:"kind"`
-	Atom        string    `json:"atom"`
-	AtomB64     string    `json:"atom_b64,omitempty"`
-	Source      string    `json:"source"`
-	Bags        []string  `json:"bags"`
-	LastSeen    time.Time `json:"last_seen"`
-	GoneSince   time.Time `json:"gone_since"` // the first run that missed it (this one, the first time)
-	ForgetAfter time.Time `json:"forget_after"`
-}
 
 type operations struct {
 	reset map[string]string // inventory atom key -> operation
