@@ -2,13 +2,16 @@
 // stored objects the inventory needs, which it does not (orphans), which
 // it needs and the store lacks, what each orphan costs to keep or delete,
 // and the incomplete uploads still billed. gb-prune, gb-audit and
-// gb-report are its clients. Everything here but the two listings is a
+// gb-report are its clients. Everything here but the listings and Read is a
 // pure function of its arguments.
 package analysis
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"sort"
 
 	"github.com/gbarchive/gb/pkg/inventory"
@@ -204,4 +207,29 @@ func ListUploads(ctx context.Context, st store.Store) ([]store.Upload, error) {
 		return nil, fmt.Errorf("list incomplete uploads in %s: %w", st, err)
 	}
 	return ups, nil
+}
+
+// Snapshot is an inventory and the listing of the store it describes, read
+// together, and their analysis.
+type Snapshot struct {
+	Inventory *inventory.Inventory
+	Objects   []store.ObjectInfo
+	Analysis  *Analysis
+	// InventoryMissing: there was no inventory file (an empty inventory
+	// was analysed); CheckInventory says whether that may be acted on.
+	InventoryMissing bool
+}
+
+// Read loads the inventory invFile, lists the store and analyses them.
+func Read(ctx context.Context, invFile string, st store.Store) (*Snapshot, error) {
+	_, statErr := os.Stat(invFile)
+	inv, err := inventory.Load(invFile)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := ListObjects(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{Inventory: inv, Objects: objs, Analysis: Analyze(inv, objs), InventoryMissing: errors.Is(statErr, fs.ErrNotExist)}, nil
 }

@@ -14,8 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -152,17 +150,14 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 // load reads the inventory and lists the store.
 func load(ctx context.Context, opts Options) (*auditor, error) {
 	st := opts.Settings
-	_, statErr := os.Stat(st.InventoryFile)
-	inv, err := inventory.Load(st.InventoryFile)
+	snap, err := analysis.Read(ctx, st.InventoryFile, opts.Store)
 	if err != nil {
 		return nil, err
 	}
-	objs, err := analysis.ListObjects(ctx, opts.Store)
-	if err != nil {
-		return nil, err
-	}
-	a := analysis.Analyze(inv, objs)
-	if errors.Is(statErr, fs.ErrNotExist) && a.Bags > 0 {
+	inv, objs, a := snap.Inventory, snap.Objects, snap.Analysis
+	// Bags the inventory lacks are findings here, not a refusal; only a
+	// missing inventory file would make every stored bag one.
+	if snap.InventoryMissing && a.Bags > 0 {
 		return nil, analysis.CheckInventory(st.InventoryFile, true, a, opts.Store)
 	}
 	uploads, err := analysis.ListUploads(ctx, opts.Store)

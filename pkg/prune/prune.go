@@ -21,10 +21,8 @@ package prune
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -168,17 +166,12 @@ func Run(ctx context.Context, in io.Reader, out, errOut io.Writer, opts Options)
 // does not describe the store.
 func analyze(ctx context.Context, opts Options, errOut io.Writer) (*run, error) {
 	st := opts.Settings
-	_, statErr := os.Stat(st.InventoryFile)
-	inv, err := inventory.Load(st.InventoryFile)
+	snap, err := analysis.Read(ctx, st.InventoryFile, opts.Store)
 	if err != nil {
 		return nil, err
 	}
-	objs, err := analysis.ListObjects(ctx, opts.Store)
-	if err != nil {
-		return nil, err
-	}
-	a := analysis.Analyze(inv, objs)
-	if err := analysis.CheckInventory(st.InventoryFile, errors.Is(statErr, fs.ErrNotExist), a, opts.Store); err != nil {
+	inv, a := snap.Inventory, snap.Analysis
+	if err := analysis.CheckInventory(st.InventoryFile, snap.InventoryMissing, a, opts.Store); err != nil {
 		return nil, err
 	}
 	ups, err := analysis.ListUploads(ctx, opts.Store)
