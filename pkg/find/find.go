@@ -22,7 +22,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -101,11 +100,6 @@ type Options struct {
 	// GOMAXPROCS).
 	Workers int
 }
-
-// manifestSuffix ends every complete local manifest.
-const manifestSuffix = layout.ManifestExt
-
-var bagInName = regexp.MustCompile(`_bag_([0-9]+)\.manifest\.ndjson$`)
 
 // job is one manifest to search. The worker fills the fields below ch
 // before it closes ch; the writer reads them after.
@@ -371,12 +365,12 @@ func listManifests(dir string) ([]*job, error) {
 	var jobs []*job
 	for _, e := range ents {
 		name := e.Name()
-		if !strings.HasSuffix(name, manifestSuffix) || e.IsDir() {
+		if !strings.HasSuffix(name, layout.ManifestExt) || e.IsDir() {
 			continue
 		}
 		j := &job{file: filepath.Join(dir, name), bagNo: -1, ch: make(chan *batch, chanDepth)}
-		if m := bagInName.FindStringSubmatch(name); m != nil {
-			if n, err := strconv.Atoi(m[1]); err == nil {
+		if id, ok := layout.ManifestBag(name); ok {
+			if n, err := strconv.Atoi(strings.TrimPrefix(id, "bag_")); err == nil {
 				j.bagNo = n
 			}
 		}
@@ -660,10 +654,4 @@ func unwrap(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// localName is the manifest_dir file name of a stored manifest key (an
-// encrypted one is kept decrypted, without its age extension).
-func localName(key string) string {
-	return layout.LocalManifest(key)
 }

@@ -21,7 +21,7 @@ import (
 
 // storedKind says what a stored object is to gb-find: a manifest, an
 // inventory copy (of year), or neither. Every key gb-find looks at is
-// understood here (and in localName).
+// understood here (and in layout.LocalManifest).
 func storedKind(key string) (isManifest bool, inventoryYear int) {
 	k, ok := layout.Parse(key)
 	switch {
@@ -130,7 +130,7 @@ func listStored(ctx context.Context, st store.Store) (*stored, error) {
 func missing(manifests []string, dir string, canDecrypt bool) (todo, encSkipped []string, have, all int) {
 	byName := map[string]string{}
 	for _, k := range manifests {
-		n := localName(k)
+		n := layout.LocalManifest(k)
 		if old, ok := byName[n]; !ok || layout.IsSealed(old) {
 			byName[n] = k
 		}
@@ -168,7 +168,7 @@ func (rr *remoteResult) fetchAll(ctx context.Context, opts Options, dir string, 
 	g.SetLimit(fetchParallel)
 	for i, k := range todo {
 		g.Go(func() error {
-			dec, err := fetchOne(gctx, opts, k, filepath.Join(dir, localName(k)), ids)
+			dec, err := fetchOne(gctx, opts, k, filepath.Join(dir, layout.LocalManifest(k)), ids)
 			results[i] = result{err, dec}
 			return gctx.Err()
 		})

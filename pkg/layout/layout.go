@@ -104,6 +104,9 @@ var (
 	bagRE      = regexp.MustCompile(`^([0-9]{4})-backup/([^/]+)_(bag_[0-9]{6,})\.tar(\.zst)?(\.age)?$`)
 	manifestRE = regexp.MustCompile(`^([0-9]{4})-backup/manifests/([^/]+)_(bag_[0-9]{6,})\.manifest\.ndjson(\.age)?$`)
 	systemRE   = regexp.MustCompile(`^([0-9]{4})-backup/system/([^/]+)$`)
+	// A manifest in manifest_dir: any number of digits, as the local
+	// names of older bags may have.
+	localManifestRE = regexp.MustCompile(`^[^/]+_(bag_[0-9]+)\.manifest\.ndjson$`)
 )
 
 // Parse takes a store key apart. ok is false for a key gb does not write
@@ -226,6 +229,16 @@ func Unseal(name string) string { return strings.TrimSuffix(name, SealedExt) }
 // LocalManifest is the local name of a stored manifest: the key's base
 // name; an encrypted one is kept decrypted, without SealedExt.
 func LocalManifest(key string) string { return Unseal(path.Base(key)) }
+
+// ManifestBag is the bag id in the name of a complete manifest in
+// manifest_dir (LocalManifest); ok is false for any other name.
+func ManifestBag(name string) (bag string, ok bool) {
+	m := localManifestRE.FindStringSubmatch(name)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
 
 // StagedName is a bag's file name in staging_dir: its key's base name.
 func StagedName(key string) string { return path.Base(key) }

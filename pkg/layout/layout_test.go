@@ -128,6 +128,17 @@ func TestLocalNames(t *testing.T) {
 	if s, ok := SidecarOf("/s/b_bag_000001.tar.packed.json"); !ok || s != "/s/b_bag_000001.tar" {
 		t.Errorf("SidecarOf: %q %v", s, ok)
 	}
+	for name, want := range map[string]string{
+		"books_bag_000042.manifest.ndjson":     "bag_000042",
+		"encrypted_bag_0001.manifest.ndjson":   "bag_0001",
+		"books_bag_000042.manifest.ndjson.age": "",
+		"books_bag_000042.tar.zst":             "",
+		"bag_000042.manifest.ndjson":           "",
+	} {
+		if got, ok := ManifestBag(name); got != want || ok != (want != "") {
+			t.Errorf("ManifestBag(%q) = %q, %v", name, got, ok)
+		}
+	}
 	for name, want := range map[string]bool{"inventory.json": true, "inventory.json.age": true, "list.txt": false, "inventory.json.bak": false} {
 		if IsInventory(name) != want {
 			t.Errorf("IsInventory(%q) = %v", name, !want)

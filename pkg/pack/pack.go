@@ -278,10 +278,9 @@ func (p *packer) pack(b bagIn, raw []byte) (*records.Packed, error) {
 	return pk, nil
 }
 
-// sidecarSuffix names the file beside a staged bag that says which plan
-// it was packed for and what gb-pack reported, so a later run can reuse it.
-const sidecarSuffix = layout.SidecarExt
-
+// sidecar is the file beside a staged bag (layout.Sidecar) that says which
+// plan it was packed for and what gb-pack reported, so a later run can
+// reuse it.
 type sidecar struct {
 	Plan   string         `json:"plan"` // SHA-256 of the bag record's line
 	Packed records.Packed `json:"packed"`
@@ -293,7 +292,7 @@ type leftover struct {
 }
 
 func (lo leftover) remove() {
-	for _, f := range []string{lo.path, lo.path + sidecarSuffix, lo.sc.Packed.ManifestUpload, lo.sc.Packed.Manifest} {
+	for _, f := range []string{lo.path, layout.Sidecar(lo.path), lo.sc.Packed.ManifestUpload, lo.sc.Packed.Manifest} {
 		if f != "" {
 			os.Remove(f)
 		}
@@ -312,11 +311,11 @@ func writeSidecar(p *records.Packed, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	tmp := layout.Partial(p.File + sidecarSuffix)
+	tmp := layout.Partial(layout.Sidecar(p.File))
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp, p.File+sidecarSuffix)
+	return os.Rename(tmp, layout.Sidecar(p.File))
 }
 
 // reuse returns the packed record of the staged bag at path when an
@@ -338,7 +337,7 @@ func reuse(leftovers map[string]leftover, raw []byte, path string, errOut io.Wri
 	if !ok {
 		// Packed again below under the same names; only the sidecar and
 		// the encrypted manifest copy would be left over.
-		os.Remove(path + sidecarSuffix)
+		os.Remove(layout.Sidecar(path))
 		if p.ManifestUpload != "" {
 			os.Remove(p.ManifestUpload)
 		}
@@ -374,12 +373,11 @@ func removeStale(dir string) map[string]leftover {
 	ents, _ := os.ReadDir(dir)
 	keep := map[string]bool{}
 	for _, e := range ents {
-		n := e.Name()
-		if !strings.HasSuffix(n, sidecarSuffix) {
+		scPath := filepath.Join(dir, e.Name())
+		bagPath, ok := layout.SidecarOf(scPath)
+		if !ok {
 			continue
 		}
-		scPath := filepath.Join(dir, n)
-		bagPath := strings.TrimSuffix(scPath, sidecarSuffix)
 		var sc sidecar
 		b, err := os.ReadFile(scPath)
 		if err != nil || json.Unmarshal(b, &sc) != nil || !exists(bagPath) {
