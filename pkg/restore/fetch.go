@@ -392,7 +392,7 @@ func (f *fetcher) fetchManifest(ctx context.Context, key, dst string) error {
 // extract opens the downloaded bag (age, then zstd, then tar, as its key
 // says) and writes what the plan wants.
 func (f *fetcher) extract(ctx context.Context, b *Bag, local, manifestPath string) (extractStats, error) {
-	zst, enc, err := layers(b.Key)
+	zst, enc, err := layout.BagLayers(b.Key)
 	if err != nil {
 		return extractStats{}, err
 	}

@@ -315,7 +315,7 @@ func (p *planner) bag(id, key, manifestPath, where string) (*Bag, error) {
 		if ib.SHA256 == "" {
 			return nil, &config.Error{Msg: fmt.Sprintf("%s: bag %s has no checksum in %s (a dry-run inventory?)", where, id, p.st.InventoryFile)}
 		}
-		_, age, err := layers(ib.Key)
+		_, age, err := layout.BagLayers(ib.Key)
 		if err != nil {
 			return nil, err
 		}
@@ -335,7 +335,7 @@ func (p *planner) bag(id, key, manifestPath, where string) (*Bag, error) {
 		return nil, &config.Error{Msg: fmt.Sprintf("%s: bag %s is not in the inventory, and its manifest %s does not give its checksum (%v)", where, id, manifestPath, err),
 			Hint: "restore from bags the inventory lists (gb-find without --all), or rebuild the inventory with gb-recover --rebuild"}
 	}
-	zstd, age, err := layers(key)
+	zstd, age, err := layout.BagLayers(key)
 	if err != nil {
 		return nil, err
 	}

@@ -81,10 +81,6 @@ func IsTerminal(f *os.File) bool {
 	return term.IsTerminal(int(f.Fd()))
 }
 
-// layers says how a bag's bytes are wrapped, from its key:
-// NAME.tar[.zst][.age].
-func layers(key string) (zstd, age bool, err error) { return layout.BagLayers(key) }
-
 // bagFileName is the downloaded bag's name in TARGET/.gb-restore.
 func bagFileName(b *Bag) string {
 	ext := layout.BagExtOf(b.Key)
