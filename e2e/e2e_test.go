@@ -161,6 +161,7 @@ func runScripts(t *testing.T, mode, s3ep, faultyEP, otherRegionEP string) {
 			"fetchstore": cmdFetchStore,
 			"advance":    cmdAdvance,
 			"sshd":       cmdSshd,
+			"s3proxy":    cmdS3Proxy,
 		},
 		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") != "",
 	})
@@ -203,6 +204,20 @@ func cmdFetchStore(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Check(f.Close())
 		}
 	}
+}
+
+// s3proxy QUIRK...: put a proxy with the named quirks (internal/s3test,
+// quirks*.go) in front of $GB_S3_ENDPOINT and point GB_S3_ENDPOINT at it,
+// so the script's gb talks to an S3-compatible server that behaves so.
+// $S3_ENDPOINT, the tests' own view of the server, is left alone.
+func cmdS3Proxy(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: s3proxy QUIRK... (known: %s)", strings.Join(s3test.QuirkNames(), ", "))
+	}
+	q, err := s3test.NewQuirky(ts.Getenv("GB_S3_ENDPOINT"), args...)
+	ts.Check(err)
+	ts.Defer(q.Close)
+	ts.Setenv("GB_S3_ENDPOINT", q.URL)
 }
 
 // mktree DIR [BIGBYTES]: the standard awkward fixture.
